@@ -1,0 +1,306 @@
+// The release-built integration program: real call sites the optimizer emitted, patched while other
+// threads call them. Run by StaticCallTests/IntegrationTests in every configuration; prints one line per
+// check and exits non-zero on any failure.
+//
+//   staticcall-integration [basic|stress|sigtrap|fork|mdwe] [--expect-mode M] [--expect-writer W]
+//                          [--expect-reason TEXT] [--iterations N]
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStaticCall
+import IntegrationSupport
+import MachineCode
+import StaticCall
+import Synchronization
+
+// MARK: - Checks
+
+nonisolated(unsafe) var passed = 0
+nonisolated(unsafe) var failed = 0
+
+func check(_ condition: Bool, _ what: String) {
+    if condition { passed += 1; print("PASS: \(what)") } else { failed += 1; print("FAIL: \(what)") }
+}
+
+func finish() -> Never {
+    print("\(passed) passed, \(failed) failed")
+    exit(failed == 0 ? 0 : 1)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+let command = arguments.first.flatMap { $0.hasPrefix("--") ? nil : $0 } ?? "basic"
+let iterations = option("--iterations").flatMap { Int($0) } ?? 10_000
+
+/// Prevents the optimizer from deleting a computation.
+@inline(never) func blackHole<T>(_ x: T) { withExtendedLifetime(x) {} }
+
+// MARK: - Threads
+
+final class Worker: @unchecked Sendable {
+    let body: () -> Void
+    var thread = pthread_t()
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { context in
+            let worker = Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue()
+            worker.body()
+            return nil
+        }, context)
+    }
+
+    func join() { pthread_join(thread, nil) }
+}
+
+// MARK: - Targets
+
+func times5(_ x: Int) -> Int { x &* 5 }
+func times7(_ x: Int) -> Int { x &* 7 }
+func times11(_ x: Int) -> Int { x &* 11 }
+
+let hookA = Atomic<Int>(0)
+let hookB = Atomic<Int>(0)
+
+/// Every value `scale(x)` may return in any state the stress test cycles through.
+func isValidScale(_ r: Int, _ x: Int) -> Bool {
+    r == x &* 3 || r == x &* 5 || r == x &* 7 || r == x &* 11 || r == 42 || r == -1 || r == Int(UInt32.max) || r == 1 << 40
+}
+
+// MARK: - Report helpers
+
+func key(_ name: String) -> StaticCallReport.Key? { StaticCalls.report()[name] }
+
+/// The instruction at each patched site of a key (for sites the report says are patched).
+func sitesHold(_ name: String, _ expected: (SiteInstruction) -> Bool) -> Bool {
+    guard let k = key(name), k.sitesPatched > 0 else { return false }
+    for address in k.patchedSites {
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: 5)
+        guard let insn = SiteInstruction.recognise(Array(bytes), at: UInt64(address)), expected(insn) else {
+            print("  site 0x\(String(address, radix: 16)) holds \(Array(bytes))")
+            return false
+        }
+    }
+    return true
+}
+
+func checkModeExpectations() {
+    let report = StaticCalls.report()
+    if let mode = option("--expect-mode") { check(report.mode.rawValue == mode, "process mode is \(mode) (got \(report.mode), \(report.reason ?? "no reason"))") }
+    if let writer = option("--expect-writer") { check(report.writer == writer, "writer is \(writer) (got \(report.writer ?? "none"))") }
+    if let reason = option("--expect-reason") {
+        check(report.reason?.contains(reason) == true, "reason mentions \"\(reason)\" (got \(report.reason ?? "none"))")
+    }
+}
+
+// MARK: - basic: every state, every site kind, results right
+
+func basic() {
+    let statistics = getenv("STATICCALL_STATS").map { String(cString: $0) == "1" } ?? false
+    check(sumOfScales(10) == 135, "default target through the loop site")
+    check(scaleTail(4) == 12, "default target through the tail site")
+    check(scale(2) == 6, "default target from main.swift")
+    check(mixFromMain(1) == 5 && sumOfMixes(3) == 6 && mixTail(1) == 3, "second-module key from both modules")
+    check(grow(Big(a: 1, b: 2, c: "c", d: [1], e: 5), 2).a == 3, "large-struct key")
+    check(countEnabled(10) == 0, "Bool key default")
+    hook(1)
+    hookTail(1)
+    checkModeExpectations()
+    let inline = StaticCalls.mode == .inline
+
+    for name in ["scale(_:)", "mix(_:_:)", "hook(_:)", "enabled()", "grow(_:_:)"] {
+        guard let k = key(name) else { check(false, "\(name) is registered"); continue }
+        print("  \(name): found \(k.sitesFound), patched \(k.sitesPatched), mode \(k.mode), unpatched \(k.unpatched.map { "0x\(String($0.address, radix: 16)): \($0.reason)" })")
+        check(k.sitesFound >= (name == "scale(_:)" ? 4 : 1), "\(name): sites found (\(k.sitesFound))")
+        if inline {
+            check(k.sitesPatched == k.sitesFound && k.unpatched.isEmpty, "\(name): every site proven and patched (\(k.sitesPatched)/\(k.sitesFound))")
+        } else {
+            check(k.sitesPatched == 0, "\(name): no site patched in indirect mode")
+            check(k.unpatched.allSatisfy { !$0.reason.isEmpty }, "\(name): every unpatched site has a reason")
+        }
+    }
+    if inline {
+        check(sitesHold("scale(_:)") { if case let .call(t) = $0 { return t != 0 }; if case let .jump(t) = $0 { return t != 0 }; return false },
+              "scale(_:) sites are direct calls/jumps to the default target")
+    }
+
+    // call -> call' -> call'' with results through every kind of site
+    let defaultName = key("scale(_:)")!.target
+    ScaleKey.update { times5($0) }
+    check(sumOfScales(10) == 225 && scaleTail(4) == 20 && scale(2) == 10, "call -> call' (loop, tail, main)")
+    let t5 = key("scale(_:)")!.target
+    check(t5 != defaultName && !t5.hasPrefix("<disabled") && !t5.hasPrefix("<constant"), "report shows the new target (\(defaultName) -> \(t5))")
+    ScaleKey.update { times7($0) }
+    check(sumOfScales(10) == 315 && scaleTail(4) == 28, "call' -> call''")
+
+    // constants: 32-bit, -1 (or $-1,%rax), and one that needs the trampoline (1 << 40)
+    ScaleKey.update(returning: 42)
+    check(sumOfScales(10) == 420 && scaleTail(4) == 42 && scale(9) == 42, "call -> constant 42")
+    if inline { check(sitesHold("scale(_:)") { insn in insn == .loadConstant(42) || (insn != .nop && insn != .ret) }, "constant sites hold mov $42") }
+    ScaleKey.update(returning: -1)
+    check(sumOfScales(10) == -10 && scaleTail(4) == -1, "constant -1")
+    ScaleKey.update(returning: Int(UInt32.max))
+    check(scale(1) == Int(UInt32.max) && scaleTail(1) == Int(UInt32.max), "constant UInt32.max")
+    ScaleKey.update(returning: 1 << 40)
+    check(scale(1) == 1 << 40 && scaleTail(1) == 1 << 40, "constant 1 << 40 (via the trampoline)")
+    if inline {
+        let k = key("scale(_:)")!
+        check(k.unpatched.contains { $0.reason.contains("more than one 5-byte instruction") }, "1 << 40 is reported as not inline-encodable")
+    }
+    ScaleKey.reset()
+    check(sumOfScales(10) == 135 && scaleTail(4) == 12, "constant -> default call")
+
+    // Void: call -> NOP -> call, at call and tail sites
+    HookKey.update { hookA.wrappingAdd($0, ordering: .relaxed) }
+    hook(1); hookTail(1)
+    check(hookA.load(ordering: .relaxed) == 2, "hook -> counting target")
+    HookKey.disable()
+    hook(1); hookTail(1)
+    check(hookA.load(ordering: .relaxed) == 2, "hook disabled: NOP at call sites, ret at tail sites")
+    if inline { check(sitesHold("hook(_:)") { $0 == .nop || $0 == .ret }, "disabled hook sites hold nop/ret") }
+    HookKey.update { hookB.wrappingAdd($0, ordering: .relaxed) }
+    hook(1); hookTail(1)
+    check(hookB.load(ordering: .relaxed) == 2, "NOP -> call")
+
+    // Bool constant
+    EnabledKey.update(returning: true)
+    check(countEnabled(10) == 10, "Bool key -> constant true")
+    EnabledKey.update(returning: false)
+    check(countEnabled(10) == 0, "Bool key -> constant false")
+
+    // Large struct through a new target
+    GrowKey.update { b, by in var c = b; c.e = by; return c }
+    check(grow(Big(a: 1, b: 2, c: "c", d: [1], e: 5), 9) == Big(a: 1, b: 2, c: "c", d: [1], e: 9), "large-struct key retargeted")
+
+    // Second module, updated from the executable
+    MixKey.update { $0 &* $1 }
+    check(mixFromMain(4) == 13 && sumOfMixes(4) == 6 && mixTail(5) == 10, "second-module key retargeted from the executable")
+
+    // The slow path is no longer taken from patched sites
+    if statistics {
+        ScaleKey.reset()
+        let before = key("scale(_:)")!.slowPathCalls
+        blackHole(sumOfScales(1000))
+        let after = key("scale(_:)")!.slowPathCalls
+        if inline { check(after == before, "patched sites never enter the trampoline (slow calls \(before) -> \(after))") }
+        else { check(after - before == 1000, "indirect mode takes the slow path every call (\(after - before))") }
+    }
+    print(StaticCalls.report())
+}
+
+// MARK: - stress: two threads call while the main thread cycles states
+
+func stress() {
+    ScaleKey.reset()
+    HookKey.reset()
+    blackHole(sumOfScales(1))
+    let stop = Atomic<Bool>(false)
+    let wrong = Atomic<Int>(0)
+    let calls = Atomic<Int>(0)
+    var workers: [Worker] = []
+    for w in 0..<2 {
+        let worker = Worker {
+            var i = w
+            var local = 0
+            while !stop.load(ordering: .relaxed) {
+                for _ in 0..<100 {
+                    i &+= 1
+                    let x = i & 0xffff
+                    if !isValidScale(scale(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
+                    if !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
+                    hook(1)
+                    hookTail(1)
+                    local &+= 4
+                }
+                _ = calls.wrappingAdd(400, ordering: .relaxed)
+            }
+            blackHole(local)
+        }
+        worker.start()
+        workers.append(worker)
+    }
+    for n in 0..<iterations {
+        switch n % 6 {
+        case 0: ScaleKey.update { times5($0) }
+        case 1: ScaleKey.update { times7($0) }
+        case 2: ScaleKey.update(returning: 42)
+        case 3: ScaleKey.update { times11($0) }
+        case 4: ScaleKey.update(returning: -1)
+        default: StaticCalls.batch { ScaleKey.reset(); HookKey.update { hookA.wrappingAdd($0, ordering: .relaxed) } }
+        }
+        switch n % 3 {
+        case 0: HookKey.disable()
+        case 1: HookKey.update { hookB.wrappingAdd($0, ordering: .relaxed) }
+        default: break
+        }
+    }
+    stop.store(true, ordering: .relaxed)
+    for w in workers { w.join() }
+    let report = StaticCalls.report()
+    print("  \(iterations) update rounds, \(calls.load(ordering: .relaxed)) calls, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
+    check(calls.load(ordering: .relaxed) > 0, "workers made calls during the updates")
+    check(wrong.load(ordering: .relaxed) == 0, "zero wrong results (\(wrong.load(ordering: .relaxed)))")
+    check(report["scale(_:)"]!.updates >= iterations, "every update counted (\(report["scale(_:)"]!.updates))")
+    checkModeExpectations()
+}
+
+// MARK: - sigtrap: a user's handler installed after ours still gets raise(SIGTRAP)
+
+nonisolated(unsafe) var userTraps = 0
+
+func sigtrap() {
+    check(scale(1) == 3, "runtime active before the user's handler")
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in userTraps += 1 }
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGTRAP, &action, nil)
+    raise(SIGTRAP)
+    check(userTraps == 1, "the user's SIGTRAP handler received raise(SIGTRAP)")
+    stress()
+    raise(SIGTRAP)
+    check(userTraps == 2, "the user's handler still receives raise(SIGTRAP) after patching under load")
+}
+
+// MARK: - fork: a child calls and patches on its own
+
+func forkTest() {
+    ScaleKey.update { times5($0) }
+    check(scale(2) == 10, "parent patched before fork")
+    let pid = fork()
+    if pid == 0 {
+        var ok = scale(2) == 10
+        ScaleKey.update { times7($0) }
+        ok = ok && scale(2) == 14 && sumOfScales(10) == 315
+        let k = StaticCalls.report()["scale(_:)"]!
+        if StaticCalls.mode == .inline { ok = ok && k.sitesPatched == k.sitesFound }
+        _exit(ok ? 0 : 1)
+    }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    check(status == 0, "forked child called and patched on its own (status \(status))")
+    check(scale(2) == 10, "parent unaffected by the child's update")
+    ScaleKey.update { times11($0) }
+    check(scale(2) == 22, "parent still patches after fork")
+}
+
+// MARK: - main
+
+switch command {
+case "basic": basic()
+case "stress": stress()
+case "sigtrap": sigtrap()
+case "fork": forkTest()
+case "mdwe":
+    // Memory-deny-write-execute: mprotect(RWX) is refused from here on (irrevocably).
+    let err = cstaticcall_refuse_exec_gain()
+    check(err == 0, "prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN) (errno \(err))")
+    basic()
+default:
+    print("unknown command \(command)")
+    exit(2)
+}
+finish()

@@ -1,0 +1,293 @@
+// The parts of StaticCall that Swift cannot express. Each function says why it is here.
+#define _GNU_SOURCE
+#include "CStaticCall.h"
+
+#include <errno.h>
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <link.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#endif
+#ifndef PR_MDWE_REFUSE_EXEC_GAIN
+#define PR_MDWE_REFUSE_EXEC_GAIN 1
+#endif
+#ifndef ARCH_SHSTK_STATUS
+#define ARCH_SHSTK_STATUS 0x5005
+#endif
+
+typedef struct table {
+    size_t count;
+    uintptr_t data[]; /* pokes: count * 3 words (site, operand, emulation); known sites: count words */
+} table;
+
+/* The in-flight table and the known-site set. Readers (signal handlers) announce themselves in
+   `readers` before loading a pointer; the patcher swaps a pointer, then waits for `readers` to reach
+   zero before freeing the old table: the userspace form of the kernel's bp_desc refcount. */
+static _Atomic(table *) inflight;
+static _Atomic(table *) known;
+static atomic_long readers;
+static atomic_ullong emulated_count;
+static atomic_ullong late_count;
+
+/* The handler to chain to, double-buffered so a handler running on another thread never reads a
+   half-written struct while a re-install replaces it. */
+static struct sigaction previous[2];
+static atomic_int previous_index;
+
+static __thread int chaining_depth __attribute__((tls_model("initial-exec")));
+
+static void wait_for_readers(void) {
+    while (atomic_load(&readers) != 0) {
+        sched_yield();
+    }
+}
+
+static void swap_table(_Atomic(table *) *slot, table *replacement) {
+    table *old = atomic_exchange(slot, replacement);
+    wait_for_readers();
+    free(old);
+}
+
+static const uintptr_t *find_poke(const table *t, uintptr_t site) {
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uintptr_t s = t->data[mid * 3];
+        if (s == site) return &t->data[mid * 3];
+        if (s < site) lo = mid + 1; else hi = mid;
+    }
+    return NULL;
+}
+
+static int contains_site(const table *t, uintptr_t site) {
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->data[mid] == site) return 1;
+        if (t->data[mid] < site) lo = mid + 1; else hi = mid;
+    }
+    return 0;
+}
+
+static void chain(int sig, siginfo_t *info, void *context);
+
+/* Why C: a signal handler edits the interrupted thread's registers through ucontext_t and must be
+   async-signal-safe; Swift can neither name the x86-64 gregs layout portably nor promise that. */
+static void trap_handler(int sig, siginfo_t *info, void *context) {
+    ucontext_t *uc = (ucontext_t *)context;
+    int saved_errno = errno;
+    /* An INT3 executed in user mode arrives as SI_KERNEL; raise(SIGTRAP) and kill() never do. */
+    if (info != NULL && info->si_code == SI_KERNEL && uc != NULL) {
+        greg_t *regs = uc->uc_mcontext.gregs;
+        uintptr_t site = (uintptr_t)regs[REG_RIP] - 1;
+        atomic_fetch_add(&readers, 1);
+        const table *t = atomic_load(&inflight);
+        const uintptr_t *poke = t ? find_poke(t, site) : NULL;
+        if (poke != NULL) {
+            uintptr_t operand = poke[1];
+            switch ((int)poke[2]) {
+            case CSTATICCALL_EMULATE_CALL:
+                regs[REG_RSP] -= 8;
+                *(uintptr_t *)regs[REG_RSP] = site + 5;
+                regs[REG_RIP] = (greg_t)operand;
+                break;
+            case CSTATICCALL_EMULATE_JUMP:
+                regs[REG_RIP] = (greg_t)operand;
+                break;
+            case CSTATICCALL_EMULATE_NOP:
+                regs[REG_RIP] = (greg_t)(site + 5);
+                break;
+            case CSTATICCALL_EMULATE_LOAD:
+                regs[REG_RAX] = (greg_t)operand;
+                regs[REG_RIP] = (greg_t)(site + 5);
+                break;
+            case CSTATICCALL_EMULATE_RET:
+                regs[REG_RIP] = (greg_t)*(uintptr_t *)regs[REG_RSP];
+                regs[REG_RSP] += 8;
+                break;
+            }
+            atomic_fetch_sub(&readers, 1);
+            atomic_fetch_add_explicit(&emulated_count, 1, memory_order_relaxed);
+            errno = saved_errno;
+            return;
+        }
+        /* The trap was taken while our INT3 was there, but the handler runs after the patch finished:
+           the site now holds a whole instruction, so resume at it. */
+        const table *k = atomic_load(&known);
+        if (k != NULL && contains_site(k, site) && *(volatile uint8_t *)site != 0xcc) {
+            regs[REG_RIP] = (greg_t)site;
+            atomic_fetch_sub(&readers, 1);
+            atomic_fetch_add_explicit(&late_count, 1, memory_order_relaxed);
+            errno = saved_errno;
+            return;
+        }
+        atomic_fetch_sub(&readers, 1);
+    }
+    errno = saved_errno;
+    chain(sig, info, context);
+}
+
+/* Not ours: behave exactly as the handler that was installed before us would have. */
+static void chain(int sig, siginfo_t *info, void *context) {
+    struct sigaction prev = previous[atomic_load(&previous_index)];
+    int loops_back = (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == trap_handler;
+    if (chaining_depth > 0 || loops_back) {
+        /* A handler we chained to chained back to us: nobody else wants it; take the default action. */
+        prev.sa_flags = 0;
+        prev.sa_handler = SIG_DFL;
+    }
+    if (prev.sa_flags & SA_SIGINFO) {
+        chaining_depth++;
+        prev.sa_sigaction(sig, info, context);
+        chaining_depth--;
+    } else if (prev.sa_handler == SIG_IGN) {
+        return;
+    } else if (prev.sa_handler == SIG_DFL) {
+        /* Re-deliver with the default action so the process ends (and dumps core) as it would have. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(sig, &dfl, NULL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        raise(sig);
+    } else {
+        chaining_depth++;
+        prev.sa_handler(sig);
+        chaining_depth--;
+    }
+}
+
+/* Why C: sigaction's handler union and flags, and the handler itself, live here. */
+int cstaticcall_install_trap_handler(void) {
+    struct sigaction current;
+    if (sigaction(SIGTRAP, NULL, &current) != 0) return errno;
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == trap_handler) return 0;
+    int next = 1 - atomic_load(&previous_index);
+    previous[next] = current;
+    atomic_store(&previous_index, next);
+
+    struct sigaction mine;
+    memset(&mine, 0, sizeof mine);
+    mine.sa_sigaction = trap_handler;
+    /* SA_ONSTACK: run on the thread's alternate stack when it has one (as Swift's backtracer does).
+       SA_NODEFER: a trap chained to another handler may be re-raised from inside it. */
+    mine.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    sigemptyset(&mine.sa_mask);
+    if (sigaction(SIGTRAP, &mine, NULL) != 0) return errno;
+    return 0;
+}
+
+int cstaticcall_trap_handler_is_installed(void) {
+    struct sigaction current;
+    if (sigaction(SIGTRAP, NULL, &current) != 0) return 0;
+    return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == trap_handler;
+}
+
+/* Why C: the table must be plain memory the async-signal-safe handler can binary-search. */
+int cstaticcall_publish_pokes(const cstaticcall_poke *entries, size_t count) {
+    table *t = malloc(sizeof(table) + count * 3 * sizeof(uintptr_t));
+    if (t == NULL) return ENOMEM;
+    t->count = count;
+    for (size_t i = 0; i < count; i++) {
+        t->data[i * 3] = entries[i].site;
+        t->data[i * 3 + 1] = entries[i].operand;
+        t->data[i * 3 + 2] = entries[i].emulation;
+    }
+    swap_table(&inflight, t);
+    return 0;
+}
+
+void cstaticcall_retire_pokes(void) { swap_table(&inflight, NULL); }
+
+int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count) {
+    table *t = malloc(sizeof(table) + count * sizeof(uintptr_t));
+    if (t == NULL) return ENOMEM;
+    t->count = count;
+    if (count) memcpy(t->data, sites, count * sizeof(uintptr_t));
+    swap_table(&known, t);
+    return 0;
+}
+
+uint64_t cstaticcall_emulated_traps(void) { return atomic_load(&emulated_count); }
+uint64_t cstaticcall_late_traps(void) { return atomic_load(&late_count); }
+
+/* Why C: membarrier has no libc wrapper and syscall() is variadic, which Swift cannot call. */
+int cstaticcall_membarrier_register_sync_core(void) {
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0 ? 0 : errno;
+}
+
+int cstaticcall_membarrier_sync_core(void) {
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0 ? 0 : errno;
+}
+
+/* Why C: arch_prctl is reached only through the variadic syscall(). */
+int cstaticcall_shadow_stack_enabled(void) {
+    unsigned long features = 0;
+    if (syscall(SYS_arch_prctl, ARCH_SHSTK_STATUS, &features) != 0) return 0;
+    return (features & 1) != 0;
+}
+
+/* Why C: a function Swift code can name by address without a thin-function conversion. */
+__attribute__((noinline, used)) static void probe_target(void) { __asm__ volatile("" ::: "memory"); }
+uintptr_t cstaticcall_probe_address(void) { return (uintptr_t)&probe_target; }
+
+/* Why C: dl_iterate_phdr is declared only under _GNU_SOURCE, which Swift's importer does not define. */
+struct iterate_context {
+    int (*body)(const cstaticcall_object *, void *);
+    void *context;
+};
+
+static int iterate_one(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct iterate_context *c = data;
+    cstaticcall_object object = {
+        .bias = (uintptr_t)info->dlpi_addr,
+        .name = info->dlpi_name,
+        .program_headers = info->dlpi_phdr,
+        .program_header_count = info->dlpi_phnum,
+    };
+    return c->body(&object, c->context);
+}
+
+int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) {
+    struct iterate_context c = { body, context };
+    return dl_iterate_phdr(iterate_one, &c);
+}
+
+/* Why C: prctl is variadic. */
+int cstaticcall_refuse_exec_gain(void) {
+    return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+#else /* Other platforms: indirect mode only (DESIGN.md §2); every entry point reports ENOSYS. */
+int cstaticcall_install_trap_handler(void) { return ENOSYS; }
+int cstaticcall_trap_handler_is_installed(void) { return 0; }
+int cstaticcall_publish_pokes(const cstaticcall_poke *entries, size_t count) { (void)entries; (void)count; return ENOSYS; }
+void cstaticcall_retire_pokes(void) {}
+int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count) { (void)sites; (void)count; return ENOSYS; }
+uint64_t cstaticcall_emulated_traps(void) { return 0; }
+uint64_t cstaticcall_late_traps(void) { return 0; }
+int cstaticcall_membarrier_register_sync_core(void) { return ENOSYS; }
+int cstaticcall_membarrier_sync_core(void) { return ENOSYS; }
+int cstaticcall_shadow_stack_enabled(void) { return 0; }
+uintptr_t cstaticcall_probe_address(void) { return 0; }
+int cstaticcall_refuse_exec_gain(void) { return ENOSYS; }
+int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) { (void)body; (void)context; return 0; }
+#endif

@@ -1,0 +1,81 @@
+#ifndef CSTATICCALL_H
+#define CSTATICCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// What a trapped thread must do instead of the instruction being written at a site: the *new*
+/// instruction, emulated by editing the signal context (the kernel's poke_int3_handler()).
+typedef enum cstaticcall_emulation {
+    CSTATICCALL_EMULATE_CALL = 1,  /* push site+5, jump to operand */
+    CSTATICCALL_EMULATE_JUMP = 2,  /* jump to operand */
+    CSTATICCALL_EMULATE_NOP = 3,   /* resume at site+5 */
+    CSTATICCALL_EMULATE_LOAD = 4,  /* rax = operand, resume at site+5 */
+    CSTATICCALL_EMULATE_RET = 5,   /* pop the return address and jump to it */
+} cstaticcall_emulation;
+
+/// One site being patched.
+typedef struct cstaticcall_poke {
+    uintptr_t site;
+    uintptr_t operand;
+    uint32_t emulation;
+    uint32_t reserved;
+} cstaticcall_poke;
+
+/// Installs the SIGTRAP handler, or re-installs it if someone replaced it since (then chaining to the
+/// replacement). Returns 0 or an errno value.
+int cstaticcall_install_trap_handler(void);
+
+/// 1 if the current SIGTRAP disposition is this library's handler.
+int cstaticcall_trap_handler_is_installed(void);
+
+/// Publishes a copy of `entries` (sorted by site) as the in-flight table. Returns 0 or ENOMEM.
+int cstaticcall_publish_pokes(const cstaticcall_poke *entries, size_t count);
+
+/// Withdraws the in-flight table and returns once no thread can still be reading it.
+void cstaticcall_retire_pokes(void);
+
+/// Replaces the set of every site ever patched (sorted), for traps delivered after their patch finished.
+int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count);
+
+/// Traps this library has emulated (in-flight) and resumed (late), since start.
+uint64_t cstaticcall_emulated_traps(void);
+uint64_t cstaticcall_late_traps(void);
+
+/// membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE). Returns 0 or an errno value.
+int cstaticcall_membarrier_register_sync_core(void);
+
+/// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE): every thread of this process serialises its
+/// instruction stream before this returns (the kernel's text_poke_sync()). Returns 0 or an errno value.
+int cstaticcall_membarrier_sync_core(void);
+
+/// 1 if this thread runs with a user shadow stack (CET), where emulating a CALL from a signal handler
+/// would break the matching RET.
+int cstaticcall_shadow_stack_enabled(void);
+
+/// The address of a function that is never called, whose first byte the runtime rewrites with its own
+/// value to probe whether a text writer works before touching any real site.
+uintptr_t cstaticcall_probe_address(void);
+
+/// One loaded object, as dl_iterate_phdr reports it.
+typedef struct cstaticcall_object {
+    uintptr_t bias;
+    const char *name;
+    const void *program_headers; /* Elf64_Phdr[phnum] */
+    uint16_t program_header_count;
+} cstaticcall_object;
+
+/// Calls `body` for every loaded object (dl_iterate_phdr). Returns what the last call returned.
+int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *object, void *context), void *context);
+
+/// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
+int cstaticcall_refuse_exec_gain(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

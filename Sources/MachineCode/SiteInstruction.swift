@@ -1,0 +1,123 @@
+/// Whether a call site is an ordinary call (`E8 rel32`) or a tail call (`E9 rel32`) to its trampoline.
+public enum SiteKind: String, Sendable, Codable {
+    case call
+    case tail
+}
+
+/// The width of a function's integer (or `Bool`) result, which decides how a constant can be loaded.
+public enum ConstantWidth: Int, Sendable {
+    case bits8 = 8, bits16 = 16, bits32 = 32, bits64 = 64
+}
+
+/// What a key says its sites should do.
+public enum KeyState: Equatable, Sendable {
+    /// Call this address (the key's current target).
+    case target(UInt64)
+    /// Do nothing (`static_call_cond` with a NULL target); only for `Void` functions.
+    case disabled
+    /// Return this bit pattern without calling anything (`DEFINE_STATIC_CALL_RET0`, generalised).
+    case constant(UInt64, ConstantWidth)
+}
+
+/// One state of a patchable x86-64 site: always exactly one instruction of exactly five bytes.
+///
+/// A thread interrupted between two instructions must resume at an instruction boundary in every
+/// state, so no state may be two instructions (the kernel's i386 RET0 bug, 1cd5f059d956). Padding is
+/// by prefixes (`2e`) as in the kernel's `2e 2e 2e 31 c0`, never by a second instruction.
+public enum SiteInstruction: Equatable, Sendable, CustomStringConvertible {
+    case call(UInt64)          // E8 rel32
+    case jump(UInt64)          // E9 rel32
+    case nop                   // 0F 1F 44 00 00
+    case loadConstant(UInt64)  // the value of %rax afterwards; B8 imm32 or 2E 48 83 C8 FF
+    case ret                   // C3 CC CC CC CC (the kernel's retinsn; bytes 1-4 are never executed)
+
+    public static let length = 5
+    public static let nop5: [UInt8] = [0x0f, 0x1f, 0x44, 0x00, 0x00]
+    public static let ret5: [UInt8] = [0xc3, 0xcc, 0xcc, 0xcc, 0xcc]
+    public static let orRaxMinusOne: [UInt8] = [0x2e, 0x48, 0x83, 0xc8, 0xff]
+
+    /// The rel32 of a branch at `site` to `target`, or nil if it is out of ±2 GiB reach.
+    public static func rel32(from site: UInt64, to target: UInt64) -> Int32? {
+        let next = site &+ 5
+        let delta = Int64(bitPattern: target &- next)
+        guard delta >= Int64(Int32.min), delta <= Int64(Int32.max) else { return nil }
+        return Int32(delta)
+    }
+
+    /// The five bytes of this instruction at `site`, or nil if it cannot be encoded there
+    /// (a branch target out of rel32 reach, or a constant no single 5-byte instruction loads).
+    public func encode(at site: UInt64) -> [UInt8]? {
+        switch self {
+        case let .call(target), let .jump(target):
+            guard let rel = Self.rel32(from: site, to: target) else { return nil }
+            let u = UInt32(bitPattern: rel)
+            let opcode: UInt8
+            if case .call = self { opcode = 0xe8 } else { opcode = 0xe9 }
+            return [opcode, UInt8(truncatingIfNeeded: u), UInt8(truncatingIfNeeded: u >> 8),
+                    UInt8(truncatingIfNeeded: u >> 16), UInt8(truncatingIfNeeded: u >> 24)]
+        case .nop:
+            return Self.nop5
+        case .ret:
+            return Self.ret5
+        case let .loadConstant(rax):
+            if rax <= 0xffff_ffff {
+                let u = UInt32(rax) // mov $imm32, %eax zero-extends into %rax
+                return [0xb8, UInt8(truncatingIfNeeded: u), UInt8(truncatingIfNeeded: u >> 8),
+                        UInt8(truncatingIfNeeded: u >> 16), UInt8(truncatingIfNeeded: u >> 24)]
+            }
+            if rax == UInt64.max { return Self.orRaxMinusOne } // cs or $-1,%rax
+            return nil
+        }
+    }
+
+    /// Recognises the five bytes at `site` as one of the states, or nil.
+    public static func recognise(_ bytes: some Collection<UInt8>, at site: UInt64) -> SiteInstruction? {
+        let b = Array(bytes.prefix(5))
+        guard b.count == 5 else { return nil }
+        let imm = UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24
+        let target = site &+ 5 &+ UInt64(bitPattern: Int64(Int32(bitPattern: imm)))
+        switch b[0] {
+        case 0xe8: return .call(target)
+        case 0xe9: return .jump(target)
+        case 0xb8: return .loadConstant(UInt64(imm))
+        default:
+            if b == nop5 { return .nop }
+            if b == ret5 { return .ret }
+            if b == orRaxMinusOne { return .loadConstant(.max) }
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .call(t): return "call 0x\(String(t, radix: 16))"
+        case let .jump(t): return "jmp 0x\(String(t, radix: 16))"
+        case .nop: return "nop"
+        case let .loadConstant(v): return "load \(Int64(bitPattern: v))"
+        case .ret: return "ret"
+        }
+    }
+}
+
+/// Decides what a site should hold for a key state: pure policy, no I/O.
+public enum SitePlanner {
+    /// The instruction a site of `kind` at `site` should hold when its key is in `state`, and, when
+    /// that is the trampoline itself rather than the state inline, why.
+    public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64) -> (SiteInstruction, reason: String?) {
+        let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
+        switch state {
+        case let .target(target):
+            let insn: SiteInstruction = kind == .call ? .call(target) : .jump(target)
+            if insn.encode(at: site) == nil { return (viaTrampoline, "target 0x\(String(target, radix: 16)) is out of rel32 reach") }
+            return (insn, nil)
+        case .disabled:
+            return (kind == .call ? .nop : .ret, nil)
+        case let .constant(bits, width):
+            guard kind == .call else { return (viaTrampoline, "a tail site cannot return a constant in one instruction") }
+            let rax = width == .bits64 ? bits : bits & 0xffff_ffff
+            let insn = SiteInstruction.loadConstant(rax)
+            if insn.encode(at: site) == nil { return (viaTrampoline, "constant \(Int64(bitPattern: bits)) needs more than one 5-byte instruction") }
+            return (insn, nil)
+        }
+    }
+}

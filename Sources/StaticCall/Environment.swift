@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The environment variables StaticCall reads (DESIGN.md §1). None is needed for normal use.
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+
+    /// `STATICCALL_MODE=indirect` caps the mode, like a boot option.
+    static var modeCap: StaticCallMode? {
+        switch value("STATICCALL_MODE")?.lowercased() {
+        case "indirect": return .indirect
+        case "inline": return .inline
+        default: return nil
+        }
+    }
+
+    /// `STATICCALL_LOG=debug` prints each patch decision to standard error.
+    static let debugLogging: Bool = value("STATICCALL_LOG")?.lowercased() == "debug"
+
+    /// `STATICCALL_STATS=1` counts slow-path calls (always on in debug builds of this library).
+    static let statistics: Bool = value("STATICCALL_STATS") == "1" || _isDebugAssertConfiguration()
+}
+
+func debugLog(_ message: @autoclosure () -> String) {
+    guard Environment.debugLogging else { return }
+    var line = "staticcall: " + message() + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}

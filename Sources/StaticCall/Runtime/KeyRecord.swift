@@ -1,0 +1,77 @@
+import MachineCode
+
+/// What a key can do besides calling a target, fixed by its signature.
+public struct StaticCallCapabilities: Sendable, Equatable {
+    /// `disable()` is allowed (non-throwing `Void` functions).
+    public var canDisable: Bool
+    /// `update(returning:)` is allowed, with this result width (`Bool` and fixed-width integers).
+    public var constantWidth: ConstantWidth?
+
+    public init(canDisable: Bool = false, constantWidth: ConstantWidth? = nil) {
+        self.canDisable = canDisable
+        self.constantWidth = constantWidth
+    }
+}
+
+/// One patchable site of a key: a proven `call`/`jmp rel32` to its trampoline.
+final class PatchSite {
+    let address: UInt64
+    let kind: SiteKind
+    /// The bytes the compiler emitted: the call or jump to the trampoline, which is always correct.
+    let original: [UInt8]
+    /// What the site holds now (as last written by us).
+    var current: [UInt8]
+    /// Why the site does not hold its key's state inline, or nil if it does.
+    var reason: String?
+
+    init(address: UInt64, kind: SiteKind, original: [UInt8]) {
+        self.address = address
+        self.kind = kind
+        self.original = original
+        self.current = original
+    }
+}
+
+/// The registry's record of one key (the kernel's static_call_key plus its site list).
+final class KeyRecord {
+    let storage: UnsafePointer<StaticCallStorage>
+    let name: String
+    /// The address the generated code passed for the trampoline: a thunk that forwards to it.
+    let trampolineThunk: UInt64
+    let defaultTarget: UInt64
+    let capabilities: StaticCallCapabilities
+
+    /// The trampoline itself, once resolved from the thunk.
+    var trampoline: UInt64?
+    var thunkRange: FunctionRange?
+    var state: KeyState
+    var sites: [PatchSite] = []
+    var unproven: [(address: UInt64, reason: String)] = []
+    var updates = 0
+    var discovered = false
+    /// Why this key's sites cannot be patched at all (then it runs in indirect mode), if so.
+    var problem: String?
+
+    init(storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64, defaultTarget: UInt64,
+         capabilities: StaticCallCapabilities) {
+        self.storage = storage
+        self.name = name
+        self.trampolineThunk = trampolineThunk
+        self.defaultTarget = defaultTarget
+        self.capabilities = capabilities
+        self.state = .target(defaultTarget)
+    }
+
+    var id: UInt { UInt(bitPattern: storage) }
+
+    /// The storage word that encodes `state`.
+    func word(statistics: Bool) -> UInt {
+        let w: UInt
+        switch state {
+        case let .target(t): w = UInt(t)
+        case .disabled: w = StaticCallStorage.disabledWord
+        case .constant: w = StaticCallStorage.constantWord
+        }
+        return statistics ? w | StaticCallStorage.statisticsBit : w
+    }
+}

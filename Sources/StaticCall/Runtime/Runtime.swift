@@ -1,0 +1,356 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStaticCall
+import MachineCode
+
+/// What this process can do, decided once (the analogue of the kernel's boot-time feature checks).
+struct Capability {
+    var mode: StaticCallMode
+    var reason: String?
+    var writers: [TextWriter]
+}
+
+/// The registry and the patcher. Every method runs under `lock`; calls through trampolines never do.
+final class Runtime: @unchecked Sendable {
+    static let shared = Runtime()
+
+    let lock = UpdateLock()
+    private var keys: [UInt: KeyRecord] = [:]
+    private var order: [UInt] = []
+    private var objects: [UInt64: ObjectCache] = [:] // by load bias + name hash
+    private var capabilityCache: Capability?
+    private var transaction = PatchTransaction(writers: [])
+    private var membarrierRegistered = false
+    private var batchDepth = 0
+    private var dirty: [UInt] = []
+    private var siteOwners: [UInt64: UInt] = [:]
+    private var failures: [String] = []
+
+    private init() {
+        #if os(Linux)
+        // fork(): the child must find the lock free and re-register for membarrier (a new mm).
+        pthread_atfork(
+            { Runtime.shared.lock.lock() },
+            { Runtime.shared.lock.unlock() },
+            { Runtime.shared.membarrierRegistered = false; Runtime.shared.lock.reinitializeInChild() })
+        #endif
+    }
+
+    // MARK: - Capability
+
+    var capability: Capability {
+        lock.withLock {
+            if let c = capabilityCache { return c }
+            let c = Self.probeCapability()
+            capabilityCache = c
+            transaction.writers = c.writers
+            membarrierRegistered = c.mode == .inline
+            debugLog("mode \(c.mode)\(c.reason.map { " (\($0))" } ?? "")\(c.writers.first.map { ", writer \($0.name)" } ?? "")")
+            return c
+        }
+    }
+
+    private static func probeCapability() -> Capability {
+        #if os(Linux) && arch(x86_64)
+        if Environment.modeCap == .indirect { return Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writers: []) }
+        do { try Membarrier.registerSyncCore() } catch {
+            return Capability(mode: .indirect, reason: "\(error)", writers: [])
+        }
+        if cstaticcall_shadow_stack_enabled() != 0 {
+            return Capability(mode: .indirect, reason: "user shadow stack (CET) is enabled: emulating a call from the trap handler would break its return", writers: [])
+        }
+        let err = cstaticcall_install_trap_handler()
+        if err != 0 { return Capability(mode: .indirect, reason: "\(SystemError("sigaction(SIGTRAP)", errno: err))", writers: []) }
+        // Probe each writer by rewriting the first byte of a function that is never called with itself.
+        let probe = UInt64(cstaticcall_probe_address())
+        let same = readText(at: probe, count: 1)
+        var usable: [TextWriter] = []
+        var refusals: [String] = []
+        for writer in [ProcSelfMemWriter(), MProtectWriter()] as [TextWriter] {
+            do {
+                try writer.write(same, at: probe)
+                usable.append(writer)
+            } catch {
+                refusals.append("\(error)")
+            }
+        }
+        guard !usable.isEmpty else {
+            return Capability(mode: .indirect, reason: "the kernel refuses text writes (\(refusals.joined(separator: "; ")))", writers: [])
+        }
+        let note = refusals.isEmpty ? nil : "using \(usable[0].name) (refused: \(refusals.joined(separator: "; ")))"
+        return Capability(mode: .inline, reason: note, writers: usable)
+        #else
+        return Capability(mode: .indirect, reason: "inline patching is implemented for x86-64 Linux only", writers: [])
+        #endif
+    }
+
+    // MARK: - Keys
+
+    func isRegistered(_ storage: UnsafePointer<StaticCallStorage>) -> Bool {
+        lock.withLock { keys[UInt(bitPattern: storage)] != nil }
+    }
+
+    func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
+                  defaultTarget: UInt64, capabilities: StaticCallCapabilities) {
+        let capability = self.capability
+        lock.withLock {
+            let id = UInt(bitPattern: storage)
+            guard keys[id] == nil else { return }
+            let record = KeyRecord(storage: storage, name: name, trampolineThunk: trampolineThunk,
+                                   defaultTarget: defaultTarget, capabilities: capabilities)
+            keys[id] = record
+            order.append(id)
+            publishWord(record)
+            debugLog("registered \(name)")
+            _ = capability
+            schedule(id)
+        }
+    }
+
+    /// Changes a key's state: the word first (so unpatched sites and the trampoline already see the new
+    /// state), then the sites, as the kernel's __static_call_update() does.
+    func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
+        lock.withLock {
+            guard let record = keys[UInt(bitPattern: storage)] else {
+                preconditionFailure("StaticCall: key updated before registration")
+            }
+            if case .disabled = state, !record.capabilities.canDisable {
+                preconditionFailure("StaticCall: \(record.name) cannot be disabled (only non-throwing Void functions can)")
+            }
+            if case let .constant(_, width) = state, record.capabilities.constantWidth != width {
+                preconditionFailure("StaticCall: \(record.name) cannot return a constant of this width")
+            }
+            guard record.state != state else { return }
+            record.state = state
+            record.updates += 1
+            publishWord(record)
+            schedule(record.id)
+        }
+    }
+
+    func state(of storage: UnsafePointer<StaticCallStorage>) -> KeyState? {
+        lock.withLock { keys[UInt(bitPattern: storage)]?.state }
+    }
+
+    func defaultTarget(of storage: UnsafePointer<StaticCallStorage>) -> UInt64? {
+        lock.withLock { keys[UInt(bitPattern: storage)]?.defaultTarget }
+    }
+
+    private func publishWord(_ record: KeyRecord) {
+        if case let .constant(bits, _) = record.state {
+            record.storage.pointee._constant.store(bits, ordering: .releasing)
+        }
+        record.storage.pointee._word.store(record.word(statistics: Environment.statistics), ordering: .releasing)
+    }
+
+    // MARK: - Batches
+
+    func batch<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock()
+        batchDepth += 1
+        defer {
+            batchDepth -= 1
+            if batchDepth == 0 { flush() }
+            lock.unlock()
+        }
+        return try body()
+    }
+
+    private func schedule(_ id: UInt) {
+        if !dirty.contains(id) { dirty.append(id) }
+        if batchDepth == 0 { flush() }
+    }
+
+    /// Discovers and patches every registered key now.
+    func patchAll() throws(StaticCallError) {
+        _ = capability
+        lock.lock()
+        defer { lock.unlock() }
+        failures = []
+        for id in order where !dirty.contains(id) { dirty.append(id) }
+        flush()
+        if !failures.isEmpty { throw .patchFailed(failures.joined(separator: "; ")) }
+    }
+
+    /// One patch transaction for every dirty key (the kernel's text_poke_queue()/text_poke_finish()).
+    private func flush() {
+        let ids = dirty
+        dirty = []
+        guard !ids.isEmpty else { return }
+        let records = ids.compactMap { keys[$0] }
+        discover(records.filter { !$0.discovered })
+        guard capabilityCache?.mode == .inline else { return }
+        var writes: [PlannedWrite] = []
+        for record in records {
+            for site in record.sites {
+                let (instruction, bytes, reason) = plan(site, of: record)
+                site.reason = reason
+                if bytes != site.current { writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction)) }
+            }
+        }
+        guard !writes.isEmpty else { return }
+        do {
+            if !membarrierRegistered {
+                try Membarrier.registerSyncCore()
+                membarrierRegistered = true
+            }
+            if !cstaticcall_trap_handler_is_installed().boolValue {
+                debugLog("SIGTRAP handler was replaced; re-installing ours (chaining to the new one)")
+                _ = cstaticcall_install_trap_handler()
+            }
+            try transaction.apply(writes)
+            updateKnownSites()
+        } catch {
+            let message = "patch transaction failed: \(error); sites keep their previous bytes"
+            failures.append(message)
+            for w in writes where w.site.current != w.new { w.site.reason = message }
+            debugLog(message)
+        }
+    }
+
+    /// What `site` should hold now: the key's state inline, or the trampoline (with the reason).
+    private func plan(_ site: PatchSite, of record: KeyRecord) -> (SiteInstruction, [UInt8], String?) {
+        let trampoline = record.trampoline ?? 0
+        let original = SiteInstruction.recognise(site.original, at: site.address) ?? .call(trampoline)
+        if let problem = record.problem { return (original, site.original, problem) }
+        var state = record.state
+        if case let .target(t) = state { state = .target(followForwarders(t)) }
+        let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline)
+        guard let bytes = instruction.encode(at: site.address) else { return (original, site.original, "cannot encode \(instruction)") }
+        return (instruction, bytes, reason)
+    }
+
+    // MARK: - Discovery
+
+    private func object(containing address: UInt64) -> ObjectCache? {
+        if let hit = objects.values.first(where: { $0.info.containsExecutable(address) }) { return hit }
+        // Not seen yet (or loaded by dlopen since): refresh, forgetting objects that were unloaded.
+        let live = loadedObjects()
+        var fresh: [UInt64: ObjectCache] = [:]
+        for info in live {
+            let key = info.bias ^ UInt64(truncatingIfNeeded: info.name.hashValue)
+            fresh[key] = objects[key].flatMap { $0.info == info ? $0 : nil } ?? ObjectCache(info)
+        }
+        objects = fresh
+        return objects.values.first { $0.info.containsExecutable(address) }
+    }
+
+    /// Follows a target that only forwards (`{ f($0) }` compiles to `jmp f` in -O) to where it goes.
+    private func followForwarders(_ target: UInt64) -> UInt64 {
+        var t = target
+        for _ in 0..<4 {
+            guard let cache = object(containing: t), let bytes = cache.functionBytes(startingAt: t),
+                  let next = SiteDiscovery.forwardedTarget(bytes, at: t, allowSingleCall: false),
+                  object(containing: next) != nil else { break }
+            t = next
+        }
+        return t
+    }
+
+    private func discover(_ records: [KeyRecord]) {
+        var byObject: [ObjectIdentifier: (ObjectCache, [KeyRecord])] = [:]
+        for record in records {
+            record.discovered = true
+            guard let thunkObject = object(containing: record.trampolineThunk),
+                  let thunk = thunkObject.functionBytes(startingAt: record.trampolineThunk) else {
+                record.problem = "the trampoline thunk 0x\(String(record.trampolineThunk, radix: 16)) is not a known function"
+                continue
+            }
+            // -O: the thunk is `jmp trampoline`; -Onone: its only direct call is to the trampoline.
+            // The optimizer may route the thunk through the public forwarder (`jmp f` where f is `jmp
+            // trampoline`): follow pure forwarders to the function that is not one.
+            guard let first = SiteDiscovery.forwardedTarget(thunk, at: record.trampolineThunk, allowSingleCall: true),
+                  case let trampoline = followForwarders(first),
+                  let object = object(containing: trampoline), object.functionBytes(startingAt: trampoline) != nil else {
+                record.problem = "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16))"
+                continue
+            }
+            record.trampoline = trampoline
+            record.thunkRange = thunkObject.function(containing: record.trampolineThunk)
+            let key = ObjectIdentifier(object)
+            byObject[key, default: (object, [])].1.append(record)
+        }
+        // Direct calls never cross objects (those go through the PLT), so each trampoline's sites are
+        // in its own object: one scan per object for all its new keys.
+        for (_, (object, group)) in byObject {
+            let byTrampoline = Dictionary(grouping: group, by: { $0.trampoline! })
+            for (candidate, proof) in object.discover(trampolines: Array(byTrampoline.keys)) {
+                guard let record = byTrampoline[candidate.trampoline]?.first else { continue }
+                if let owner = siteOwners[candidate.address], owner != record.id { continue }
+                // The registration thunk's own jump is not a call site of the program.
+                if record.thunkRange?.contains(candidate.address) == true { continue }
+                switch proof {
+                case .proven:
+                    let bytes = readText(at: candidate.address, count: 5)
+                    record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
+                    siteOwners[candidate.address] = record.id
+                case let .unproven(reason):
+                    record.unproven.append((candidate.address, reason))
+                    debugLog("\(record.name): candidate 0x\(String(candidate.address, radix: 16)) not proven: \(reason)")
+                }
+            }
+            for record in group {
+                debugLog("\(record.name): trampoline 0x\(String(record.trampoline!, radix: 16)) in \(object.displayName): \(record.sites.count) sites proven, \(record.unproven.count) unproven")
+            }
+        }
+    }
+
+    private func updateKnownSites() {
+        let sites = siteOwners.keys.sorted().map { UInt($0) }
+        _ = sites.withUnsafeBufferPointer { cstaticcall_set_known_sites($0.baseAddress, $0.count) }
+    }
+
+    // MARK: - Report
+
+    func report() -> StaticCallReport {
+        let capability = self.capability
+        return lock.withLock {
+            var symbolizer = Symbolizer()
+            let entries = order.compactMap { keys[$0] }.map { record -> StaticCallReport.Key in
+                let target: String
+                switch record.state {
+                case let .target(t): target = symbolizer.name(of: followForwarders(t))
+                case .disabled: target = "<disabled>"
+                case let .constant(bits, width): target = "<constant \(Self.render(bits, width))>"
+                }
+                let inline = capability.mode == .inline && record.problem == nil
+                var patched: [UInt] = []
+                var unpatched: [(address: UInt, reason: String)] = []
+                for site in record.sites {
+                    let (_, planned, reason) = plan(site, of: record)
+                    if inline && reason == nil && site.reason == nil && site.current == planned {
+                        patched.append(UInt(site.address))
+                    } else {
+                        let why = site.reason ?? reason ?? record.problem
+                            ?? (capability.mode == .indirect ? "indirect mode: \(capability.reason ?? "inline patching unavailable")" : "not yet patched")
+                        unpatched.append((UInt(site.address), why))
+                    }
+                }
+                unpatched += record.unproven.map { (UInt($0.address), $0.reason) }
+                return StaticCallReport.Key(
+                    name: record.name, target: target, mode: inline ? .inline : .indirect,
+                    sitesFound: record.sites.count + record.unproven.count, sitesPatched: patched.count, patchedSites: patched,
+                    unpatched: unpatched, updates: record.updates,
+                    slowPathCalls: Int(record.storage.pointee._slowPathCalls.load(ordering: .relaxed)),
+                    problem: record.problem)
+            }
+            return StaticCallReport(keys: entries, mode: capability.mode, reason: capability.reason,
+                                    writer: capability.writers.first?.name,
+                                    emulatedTraps: Int(cstaticcall_emulated_traps()), lateTraps: Int(cstaticcall_late_traps()))
+        }
+    }
+
+    static func render(_ bits: UInt64, _ width: ConstantWidth) -> String {
+        switch width {
+        case .bits8: return String(Int8(truncatingIfNeeded: bits))
+        case .bits16: return String(Int16(truncatingIfNeeded: bits))
+        case .bits32: return String(Int32(truncatingIfNeeded: bits))
+        case .bits64: return String(Int64(bitPattern: bits))
+        }
+    }
+}
+
+private extension Int32 {
+    var boolValue: Bool { self != 0 }
+}

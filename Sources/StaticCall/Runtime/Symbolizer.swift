@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MachineCode
+
+/// Names addresses for the report: the nearest function symbol from the object's file on disk
+/// (`.symtab`, else `.dynsym`), demangled by the Swift runtime. Read lazily, only for `report()`.
+struct Symbolizer {
+    private var tables: [String: [(start: UInt64, size: UInt64, name: String)]] = [:]
+
+    mutating func name(of address: UInt64) -> String {
+        for info in loadedObjects() where info.containsExecutable(address) {
+            let path = info.name.isEmpty ? "/proc/self/exe" : info.name
+            if tables[path] == nil { tables[path] = Self.functionSymbols(path) }
+            let table = tables[path]!
+            let vaddr = address &- info.bias
+            var lo = 0, hi = table.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if table[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0 else { break }
+            let (start, size, mangled) = table[lo - 1]
+            // Closures often have no symbol of their own; do not name them after their neighbour.
+            guard vaddr < start + max(size, 1) else { break }
+            let name = demangle(mangled)
+            return start == vaddr ? name : "\(name)+\(vaddr - start)"
+        }
+        return "<unnamed function at 0x\(String(address, radix: 16))>"
+    }
+
+    static func functionSymbols(_ path: String) -> [(start: UInt64, size: UInt64, name: String)] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0, let map = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0),
+              map != MAP_FAILED else { return [] }
+        defer { munmap(map, Int(st.st_size)) }
+        guard let elf = try? ELFFile(bytes: UnsafeRawBufferPointer(start: map, count: Int(st.st_size))),
+              let symbols = try? elf.symbols() else { return [] }
+        return symbols.filter { $0.isFunction && $0.value != 0 }.map { ($0.value, $0.size, $0.name) }.sorted { $0.start < $1.start }
+    }
+}
+
+/// Demangles a Swift symbol name with the runtime's own demangler; other names come back unchanged.
+func demangle(_ mangled: String) -> String {
+    guard let result = mangled.withCString({ _stdlib_demangleImpl($0, strlen($0), nil, nil, 0) }) else { return mangled }
+    defer { free(result) }
+    return String(cString: result)
+}
+
+// The runtime's demangler has no public Swift API; this is its exported C entry point.
+@_silgen_name("swift_demangle")
+private func _stdlib_demangleImpl(_ mangledName: UnsafePointer<CChar>?, _ length: Int, _ outputBuffer: UnsafeMutablePointer<CChar>?,
+                                  _ outputBufferSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?

@@ -1,0 +1,75 @@
+import MachineCode
+
+/// The low-level API that `@StaticCall` and `@StaticKey` expansions call. Use the macros instead; this is
+/// documented so that the expansions are readable and so that tests can declare keys by hand.
+///
+/// A key is identified by the address of its `StaticCallStorage` global. Function values cross this API
+/// as addresses of `@convention(thin)` functions: generated code converts a closure literal with a
+/// per-key `@inline(never)` helper (the only conversion shape that avoids the compiler crash in
+/// DESIGN.md §6).
+///
+/// The shape of an expansion, for `@StaticCall func scale(_ x: Int) -> Int { x &* 3 }`:
+///
+/// ```swift
+/// func scale(_ x: Int) -> Int { _scale_trampoline(x) }            // forwarder, inlined by -O
+/// @inline(never) func _scale_trampoline(_ x: Int) -> Int {        // every site calls this
+///     let w = _scale_storage.word
+///     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: Thin?.self)!(x) }
+///     switch _scale_storage.dispatch(w, register: _scale_register) { … }
+/// }
+/// let _scale_storage = StaticCallStorage()                         // statically initialised
+/// func _scale_default(_ x: Int) -> Int { x &* 3 }                  // the original body
+/// ```
+public enum StaticCallRuntime {
+    /// Registers a key; later calls for the same storage do nothing. The analogue of the kernel's
+    /// static_call_init() for one key: its sites are discovered, proven and patched to `defaultTarget`.
+    ///
+    /// - Parameters:
+    ///   - trampoline: the address of a thunk that forwards to the trampoline (`{ _scale_trampoline($0) }`).
+    ///   - defaultTarget: the address of the default body (a thunk is fine: it is followed).
+    public static func register(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
+                                defaultTarget: UInt, capabilities: StaticCallCapabilities = .init()) {
+        withUnsafePointer(to: storage) {
+            Runtime.shared.register($0, name: name, trampolineThunk: UInt64(trampoline),
+                                    defaultTarget: UInt64(defaultTarget), capabilities: capabilities)
+        }
+    }
+
+    /// Whether `register` has run for this storage (a relaxed check, for generated code).
+    @inlinable
+    public static func isRegistered(_ storage: borrowing StaticCallStorage) -> Bool { storage.word != 0 }
+
+    /// Retargets every site at `target`. The analogue of static_call_update().
+    public static func update(_ storage: borrowing StaticCallStorage, to target: UInt) {
+        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .target(UInt64(target))) }
+    }
+
+    /// Turns every call site into a NOP (tail sites into `ret`). The analogue of static_call_update(name, NULL).
+    public static func disable(_ storage: borrowing StaticCallStorage) {
+        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .disabled) }
+    }
+
+    /// Makes every call site load `bits` instead of calling. The analogue of DEFINE_STATIC_CALL_RET0, generalised.
+    public static func setConstant(_ storage: borrowing StaticCallStorage, bits: UInt64, width: ConstantWidth) {
+        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .constant(bits, width)) }
+    }
+
+    /// Back to the default target.
+    public static func reset(_ storage: borrowing StaticCallStorage) {
+        withUnsafePointer(to: storage) { p in
+            guard let d = Runtime.shared.defaultTarget(of: p) else { return }
+            Runtime.shared.setState(p, .target(d))
+        }
+    }
+
+    /// The current state, or nil if the key is not registered. The analogue of static_call_query().
+    public static func state(_ storage: borrowing StaticCallStorage) -> KeyState? {
+        withUnsafePointer(to: storage) { Runtime.shared.state(of: $0) }
+    }
+
+    /// The current target's address, or nil when the key is disabled, constant or unregistered.
+    public static func target(_ storage: borrowing StaticCallStorage) -> UInt? {
+        if case let .target(t)? = state(storage) { return UInt(t) }
+        return nil
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+@main
+struct StaticCallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "staticcall",
+        abstract: "Static calls and static keys for Swift: patch call sites in the running process.",
+        discussion: """
+        Exit codes: 0 success; 1 a check failed; 64 bad usage.
+        Environment: STATICCALL_MODE=indirect caps the mode, STATICCALL_LOG=debug logs each patch decision,
+        STATICCALL_STATS=1 counts slow-path calls.
+        """,
+        subcommands: [Selftest.self],
+        defaultSubcommand: Selftest.self
+    )
+}
