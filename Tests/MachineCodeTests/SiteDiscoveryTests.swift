@@ -1,0 +1,70 @@
+import MachineCode
+import Testing
+
+@Suite("Site discovery: scan and prove")
+struct SiteDiscoveryTests {
+    @Test func scanFindsCallsAndJumpsToTrampolinesOnly() {
+        // At 0x1000: call 0x2000; jmp 0x2000; call 0x3000; a false E8 inside an immediate at the end.
+        let base: UInt64 = 0x1000
+        var code: [UInt8] = []
+        func branch(_ op: UInt8, to target: UInt64) {
+            let rel = Int32(Int64(target) - Int64(base + UInt64(code.count) + 5))
+            code += [op] + withUnsafeBytes(of: rel.littleEndian, Array.init)
+        }
+        branch(0xe8, to: 0x2000)
+        code += [0x90, 0x90, 0x90]
+        branch(0xe9, to: 0x2000)
+        branch(0xe8, to: 0x3000)
+        code += [0xb8, 0xe8]
+        let found = code.withUnsafeBytes { SiteDiscovery.scan($0, at: base, trampolines: [0x2000]) }
+        #expect(found == [SiteCandidate(address: 0x1000, kind: .call, trampoline: 0x2000),
+                          SiteCandidate(address: 0x1008, kind: .tail, trampoline: 0x2000)])
+        let both = code.withUnsafeBytes { SiteDiscovery.scan($0, at: base, trampolines: [0x3000, 0x2000]) }
+        #expect(both.count == 3)
+    }
+
+    @Test func provenSitesAreExactlyObjdumpsFiveByteCallsAndJumps() throws {
+        try withFileBytes(ownExecutable) { bytes in
+            let elf = try ELFFile(bytes: bytes)
+            let image = elf.imageView()
+            let header = try #require(elf.programHeaders.first { $0.type == ProgramHeader.ehFrameHeader })
+            let index = try EHFrameIndex(image: image, headerAddress: header.virtualAddress)
+            let text = try #require(image.segments.first { $0.isExecutable })
+            // The most-called direct target in this binary stands in for a trampoline.
+            var counts: [UInt64: Int] = [:]
+            for c in SiteDiscovery.scan(text.bytes, at: text.address, trampolines: index.allFunctions().map(\.start)) {
+                counts[c.trampoline, default: 0] += 1
+            }
+            let target = try #require(counts.max { $0.value < $1.value }?.key)
+            let candidates = SiteDiscovery.scan(text.bytes, at: text.address, trampolines: [target])
+            let proofs = SiteDiscovery.prove(candidates, index: index)
+            let listing = try ObjdumpListing(path: ownExecutable)
+            var proven = 0
+            for (candidate, proof) in zip(candidates, proofs) {
+                let objdumpSaysFiveByteInstruction = listing.length(at: candidate.address) == 5
+                if case .proven = proof {
+                    proven += 1
+                    #expect(objdumpSaysFiveByteInstruction, "proved 0x\(String(candidate.address, radix: 16)) which objdump does not start there")
+                } else if objdumpSaysFiveByteInstruction, (try? index.function(containing: candidate.address)) != nil {
+                    Issue.record("0x\(String(candidate.address, radix: 16)) is a real call inside a known function but was not proven: \(proof)")
+                }
+            }
+            #expect(proven > 20)
+        }
+    }
+
+    @Test func followsForwarders() {
+        let at: UInt64 = 0x1000
+        func target(_ hex: String, singleCall: Bool = false) -> UInt64? {
+            bytes(hex).withUnsafeBytes { SiteDiscovery.forwardedTarget($0, at: at, allowSingleCall: singleCall) }
+        }
+        #expect(target("e9 fb 0f 00 00") == 0x2000)                       // jmp
+        #expect(target("55 48 89 e5 5d e9 f6 0f 00 00") == 0x2000)       // push rbp; mov rbp,rsp; pop rbp; jmp
+        #expect(target("f3 0f 1e fa eb 10") == 0x1016)                   // endbr64; jmp rel8
+        #expect(target("55 48 89 e5 48 83 ec 10 e8 f3 0f 00 00 48 83 c4 10 5d c3") == nil)
+        #expect(target("55 48 89 e5 48 83 ec 10 e8 f3 0f 00 00 48 83 c4 10 5d c3", singleCall: true) == 0x2000)
+        #expect(target("e8 fb 0f 00 00 e8 f6 1f 00 00 c3", singleCall: true) == nil) // two different calls
+        #expect(target("ff d0 e8 f9 0f 00 00 c3", singleCall: true) == nil)          // an indirect call too
+        #expect(target("48 8d 04 7f c3") == nil)
+    }
+}
