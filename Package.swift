@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "MachineCode", targets: ["MachineCode"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
+        .executable(name: "staticcall-measure", targets: ["Measure"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,6 +32,9 @@ let package = Package(
             dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode"],
             path: "IntegrationTests/Main"
         ),
+
+        // Measurement program for the engine's speed claims (callgrind, update latency, discovery).
+        .executableTarget(name: "Measure", dependencies: ["StaticCall"], path: "IntegrationTests/Measure"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode"]),

@@ -123,14 +123,21 @@ public struct EHFrameIndex {
         guard try r.u32() == 0 else { throw .malformed("CIE at 0x\(String(cie, radix: 16)) has a non-zero id") }
         let version = try r.u8()
         guard version == 1 || version == 3 else { throw .unsupported("CIE version \(version)") }
-        let augmentation = try r.cString(limit: 16)
-        if augmentation.contains("eh") { _ = try r.u64() }
+        // The augmentation string, read as bytes (this runs once per function looked up).
+        var augmentation: [UInt8] = []
+        while true {
+            let c = try r.u8()
+            if c == 0 { break }
+            augmentation.append(c)
+            if augmentation.count > 16 { throw .malformed("CIE at 0x\(String(cie, radix: 16)) has an overlong augmentation") }
+        }
+        if augmentation.starts(with: [UInt8(ascii: "e"), UInt8(ascii: "h")]) { _ = try r.u64() }
         _ = try r.uleb128() // code alignment
         _ = try r.sleb128() // data alignment
         if version == 1 { _ = try r.u8() } else { _ = try r.uleb128() } // return address register
-        guard augmentation.first == "z" else { return 0 }
+        guard augmentation.first == UInt8(ascii: "z") else { return 0 }
         _ = try r.uleb128() // augmentation data length
-        for ch in augmentation.utf8.dropFirst() {
+        for ch in augmentation.dropFirst() {
             switch ch {
             case UInt8(ascii: "R"): return try r.u8()
             case UInt8(ascii: "L"): _ = try r.u8()
@@ -138,7 +145,7 @@ public struct EHFrameIndex {
                 let enc = try r.u8()
                 _ = try Self.readEncoded(&r, enc & 0x7f, base: 0, dataBase: 0)
             case UInt8(ascii: "S"), UInt8(ascii: "B"), UInt8(ascii: "G"): continue
-            default: throw .unsupported("CIE augmentation \"\(augmentation)\"")
+            default: throw .unsupported("CIE augmentation \"\(String(decoding: augmentation, as: UTF8.self))\"")
             }
         }
         return 0

@@ -26,32 +26,67 @@ public enum SiteDiscovery {
         let targets = trampolines.sorted()
         guard let lowest = targets.first, let highest = targets.last, bytes.count >= 5 else { return [] }
         var result: [SiteCandidate] = []
-        let count = bytes.count
         let base = bytes.baseAddress!
+        let count = bytes.count
+        let single = targets.count == 1
+        // A candidate at offset o targets (address + o + 5 + rel32): compare rel32 + o against this span.
+        let span = highest &- lowest
 
-        @inline(__always) func check(_ i: Int) {
-            let b = base.load(fromByteOffset: i, as: UInt8.self)
-            guard b & 0xfe == 0xe8, i + 5 <= count else { return }
-            let rel = Int64(base.loadUnaligned(fromByteOffset: i + 1, as: Int32.self))
-            let target = address &+ UInt64(i) &+ 5 &+ UInt64(bitPattern: rel)
-            guard target >= lowest, target <= highest else { return }
-            if targets.count == 1 || binarySearch(targets, target) {
-                result.append(SiteCandidate(address: address &+ UInt64(i), kind: b == 0xe8 ? .call : .tail, trampoline: target))
-            }
+        @inline(__always) func consider(_ offset: Int, _ opcode: UInt8) {
+            let rel = UInt64(bitPattern: Int64(base.loadUnaligned(fromByteOffset: offset &+ 1, as: Int32.self)))
+            let target = address &+ UInt64(offset) &+ 5 &+ rel
+            guard target &- lowest <= span, single || binarySearch(targets, target) else { return }
+            result.append(SiteCandidate(address: address &+ UInt64(offset), kind: opcode == 0xe8 ? .call : .tail, trampoline: target))
         }
 
-        // Eight bytes at a time: a byte equals E8 or E9 exactly when (byte & FE) ^ E8 is zero.
-        var i = 0
+        // Eight bytes at a time: byte k of x is zero exactly when byte k of the word is E8 or E9. The
+        // zero-byte mask flags every zero byte (and possibly a false one just above a true one, which
+        // the opcode check rejects). Stop where a whole instruction no longer fits after the word.
+        //
+        // When every target is within 16 MiB of every byte of the buffer, a real candidate's rel32 has a
+        // top byte of 00 or FF, so the word four bytes on must show 00/FF at the same position: a filter
+        // that drops almost every E8/E9 that is not a call before the exact check.
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= count {
-            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let x = (w & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8
-            if (x &- ones) & ~x & highs != 0 {
-                for j in 0..<8 { check(i + j) }
+        let reach: UInt64 = 1 << 24
+        let near = highest &- address &+ reach < 2 &* reach && (address &+ UInt64(count)) &- lowest &+ reach < 2 &* reach
+        @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        var i = 0
+        @inline(__always) func examine(_ at: Int, _ word: UInt64, _ flags: UInt64) {
+            var flagged = flags
+            if near {
+                let ahead = base.loadUnaligned(fromByteOffset: at &+ 4, as: UInt64.self)
+                flagged &= zeroBytes(ahead) | zeroBytes(~ahead)
             }
-            i += 8
+            while flagged != 0 {
+                let shift = UInt64(flagged.trailingZeroBitCount) &- 7
+                flagged &= flagged &- 1
+                let opcode = UInt8(truncatingIfNeeded: word &>> shift)
+                if opcode & 0xfe == 0xe8 { consider(at &+ Int(shift &>> 3), opcode) }
+            }
         }
-        while i < count { check(i); i += 1 }
+        // Two words per iteration; most pairs hold no E8/E9 at all and cost a handful of instructions.
+        while i &+ 20 <= count {
+            let w0 = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let w1 = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+            let f0 = zeroBytes((w0 & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
+            let f1 = zeroBytes((w1 & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
+            if f0 | f1 != 0 {
+                if f0 != 0 { examine(i, w0, f0) }
+                if f1 != 0 { examine(i &+ 8, w1, f1) }
+            }
+            i &+= 16
+        }
+        while i &+ 12 <= count {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let flags = zeroBytes((word & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
+            if flags != 0 { examine(i, word, flags) }
+            i &+= 8
+        }
+        while i &+ 5 <= count {
+            let opcode = base.load(fromByteOffset: i, as: UInt8.self)
+            if opcode & 0xfe == 0xe8 { consider(i, opcode) }
+            i &+= 1
+        }
         return result
     }
 

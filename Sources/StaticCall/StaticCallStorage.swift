@@ -40,6 +40,13 @@ public struct StaticCallStorage: ~Copyable, Sendable {
 
     /// The cold part of the slow path: registers the key on its first call (by running `register`),
     /// counts the call when statistics are on, and says what to do.
+    ///
+    /// The symbol name starts with `__dtrace` on purpose: Swift's LLVM function-merging pass never merges
+    /// a function that calls such a symbol ("calls to dtrace probes must generate unique patchpoints").
+    /// Without it, trampolines of keys with the same signature are merged into one body that takes the
+    /// key as a hidden parameter, and every caller then calls that shared body: one call instruction
+    /// would serve several keys, and no site could be patched for one of them (DESIGN.md §6).
+    @_silgen_name("__dtrace_staticcall_dispatch")
     @inline(never)
     public func dispatch(_ word: UInt, register: () -> Void) -> Dispatch {
         var w = word

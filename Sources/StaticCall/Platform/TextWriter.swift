@@ -6,6 +6,12 @@ import Glibc
 protocol TextWriter: AnyObject {
     var name: String { get }
     func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError)
+    /// Called in a forked child, before anything else runs there.
+    func resetAfterFork()
+}
+
+extension TextWriter {
+    func resetAfterFork() {}
 }
 
 /// Names of writers refused by `STATICCALL_TEST_DENY_WRITERS` (comma separated: `proc-self-mem`,
@@ -21,19 +27,22 @@ func writerIsDeniedForTesting(_ name: String) -> Bool {
 final class ProcSelfMemWriter: TextWriter {
     let name = "proc-self-mem"
     private var fd: Int32 = -1
-    private var owner: pid_t = 0
+    private let denied = writerIsDeniedForTesting("proc-self-mem")
 
     func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {
-        if writerIsDeniedForTesting(name) { throw SystemError("open(/proc/self/mem) [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EPERM) }
-        // A forked child must not write through its parent's descriptor: /proc/self is resolved at open.
-        if fd < 0 || owner != getpid() {
-            if fd >= 0 { close(fd) }
+        if denied { throw SystemError("open(/proc/self/mem) [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EPERM) }
+        if fd < 0 {
             fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)
             if fd < 0 { throw SystemError("open(/proc/self/mem)", errno: errno) }
-            owner = getpid()
         }
         let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
         if written != bytes.count { throw SystemError("pwrite(/proc/self/mem)", errno: written < 0 ? errno : EIO) }
+    }
+
+    /// A forked child must not write through its parent's descriptor: /proc/self was resolved at open.
+    func resetAfterFork() {
+        if fd >= 0 { close(fd) }
+        fd = -1
     }
 }
 
@@ -42,8 +51,10 @@ final class ProcSelfMemWriter: TextWriter {
 final class MProtectWriter: TextWriter {
     let name = "mprotect"
 
+    private let denied = writerIsDeniedForTesting("mprotect")
+
     func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {
-        if writerIsDeniedForTesting(name) { throw SystemError("mprotect [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EACCES) }
+        if denied { throw SystemError("mprotect [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EACCES) }
         let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
         let start = address & ~(page - 1)
         let end = (address + UInt64(bytes.count) + page - 1) & ~(page - 1)

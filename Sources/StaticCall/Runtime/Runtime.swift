@@ -26,6 +26,7 @@ final class Runtime: @unchecked Sendable {
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
     private var failures: [String] = []
+    private var knownSitesChanged = false
 
     private init() {
         #if os(Linux)
@@ -33,7 +34,12 @@ final class Runtime: @unchecked Sendable {
         pthread_atfork(
             { Runtime.shared.lock.lock() },
             { Runtime.shared.lock.unlock() },
-            { Runtime.shared.membarrierRegistered = false; Runtime.shared.lock.reinitializeInChild() })
+            {
+                let runtime = Runtime.shared
+                runtime.membarrierRegistered = false
+                runtime.transaction.writers.forEach { $0.resetAfterFork() }
+                runtime.lock.reinitializeInChild()
+            })
         #endif
     }
 
@@ -183,8 +189,9 @@ final class Runtime: @unchecked Sendable {
         guard capabilityCache?.mode == .inline else { return }
         var writes: [PlannedWrite] = []
         for record in records {
+            let state = effectiveState(of: record)
             for site in record.sites {
-                let (instruction, bytes, reason) = plan(site, of: record)
+                let (instruction, bytes, reason) = plan(site, of: record, state: state)
                 site.reason = reason
                 if bytes != site.current { writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction)) }
             }
@@ -199,8 +206,12 @@ final class Runtime: @unchecked Sendable {
                 debugLog("SIGTRAP handler was replaced; re-installing ours (chaining to the new one)")
                 _ = cstaticcall_install_trap_handler()
             }
+            if knownSitesChanged {
+                // Before the first INT3 at a new site: a late trap there must be recognised as ours.
+                updateKnownSites()
+                knownSitesChanged = false
+            }
             try transaction.apply(writes)
-            updateKnownSites()
         } catch {
             let message = "patch transaction failed: \(error); sites keep their previous bytes"
             failures.append(message)
@@ -209,13 +220,17 @@ final class Runtime: @unchecked Sendable {
         }
     }
 
+    /// The key's state with its target followed through pure forwarders (computed once per flush).
+    private func effectiveState(of record: KeyRecord) -> KeyState {
+        if case let .target(t) = record.state { return .target(followForwarders(t)) }
+        return record.state
+    }
+
     /// What `site` should hold now: the key's state inline, or the trampoline (with the reason).
-    private func plan(_ site: PatchSite, of record: KeyRecord) -> (SiteInstruction, [UInt8], String?) {
+    private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState) -> (SiteInstruction, [UInt8], String?) {
         let trampoline = record.trampoline ?? 0
         let original = SiteInstruction.recognise(site.original, at: site.address) ?? .call(trampoline)
         if let problem = record.problem { return (original, site.original, problem) }
-        var state = record.state
-        if case let .target(t) = state { state = .target(followForwarders(t)) }
         let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline)
         guard let bytes = instruction.encode(at: site.address) else { return (original, site.original, "cannot encode \(instruction)") }
         return (instruction, bytes, reason)
@@ -285,6 +300,7 @@ final class Runtime: @unchecked Sendable {
                     let bytes = readText(at: candidate.address, count: 5)
                     record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
                     siteOwners[candidate.address] = record.id
+                    knownSitesChanged = true
                 case let .unproven(reason):
                     record.unproven.append((candidate.address, reason))
                     debugLog("\(record.name): candidate 0x\(String(candidate.address, radix: 16)) not proven: \(reason)")
@@ -317,8 +333,9 @@ final class Runtime: @unchecked Sendable {
                 let inline = capability.mode == .inline && record.problem == nil
                 var patched: [UInt] = []
                 var unpatched: [(address: UInt, reason: String)] = []
+                let state = effectiveState(of: record)
                 for site in record.sites {
-                    let (_, planned, reason) = plan(site, of: record)
+                    let (_, planned, reason) = plan(site, of: record, state: state)
                     if inline && reason == nil && site.reason == nil && site.current == planned {
                         patched.append(UInt(site.address))
                     } else {
