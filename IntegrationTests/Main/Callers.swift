@@ -18,3 +18,13 @@ import IntegrationSupport
 }
 
 @inline(never) func mixFromMain(_ a: Int) -> Int { mix(a, 3) &+ 1 }
+
+// Twins of sumOfScales and scaleTail that differ only in the key they call: function merging must not
+// fold them into one body that takes the trampoline as a parameter.
+@inline(never) func sumOfOffsets(_ n: Int) -> Int {
+    var s = 0
+    for i in 0..<n { s &+= offset(i) }
+    return s
+}
+
+@inline(never) func offsetTail(_ x: Int) -> Int { offset(x) }

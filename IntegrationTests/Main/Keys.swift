@@ -5,6 +5,7 @@ import StaticCall
 
 func scale(_ x: Int) -> Int { _scale_trampoline(x) }
 typealias _scale_Thin = @convention(thin) (Int) -> Int
+@_silgen_name("__dtrace_staticcall_IntegrationMain_scale")
 @inline(never) func _scale_trampoline(_ x: Int) -> Int {
     let w = _scale_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _scale_Thin?.self)!(x) }
@@ -33,6 +34,7 @@ enum ScaleKey {
 
 func hook(_ x: Int) { _hook_trampoline(x) }
 typealias _hook_Thin = @convention(thin) (Int) -> Void
+@_silgen_name("__dtrace_staticcall_IntegrationMain_hook")
 @inline(never) func _hook_trampoline(_ x: Int) {
     let w = _hook_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _hook_Thin?.self)!(x) }
@@ -61,6 +63,7 @@ enum HookKey {
 
 func enabled() -> Bool { _enabled_trampoline() }
 typealias _enabled_Thin = @convention(thin) () -> Bool
+@_silgen_name("__dtrace_staticcall_IntegrationMain_enabled")
 @inline(never) func _enabled_trampoline() -> Bool {
     let w = _enabled_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _enabled_Thin?.self)!() }
@@ -94,6 +97,7 @@ struct Big: Equatable {
 }
 func grow(_ big: Big, _ by: Int) -> Big { _grow_trampoline(big, by) }
 typealias _grow_Thin = @convention(thin) (Big, Int) -> Big
+@_silgen_name("__dtrace_staticcall_IntegrationMain_grow")
 @inline(never) func _grow_trampoline(_ big: Big, _ by: Int) -> Big {
     let w = _grow_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _grow_Thin?.self)!(big, by) }
@@ -112,4 +116,31 @@ func _grow_default(_ big: Big, _ by: Int) -> Big { var b = big; b.a &+= by; retu
 enum GrowKey {
     static func ensure() { if !StaticCallRuntime.isRegistered(_grow_storage) { _grow_register() } }
     static func update(_ f: _grow_Thin) { ensure(); StaticCallRuntime.update(_grow_storage, to: _grow_address(f)) }
+}
+
+// MARK: offset(_:) — a second key with scale's exact signature, which the optimizer must not merge with it
+
+func offset(_ x: Int) -> Int { _offset_trampoline(x) }
+typealias _offset_Thin = @convention(thin) (Int) -> Int
+@_silgen_name("__dtrace_staticcall_IntegrationMain_offset")
+@inline(never) func _offset_trampoline(_ x: Int) -> Int {
+    let w = _offset_storage.word
+    if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _offset_Thin?.self)!(x) }
+    switch _offset_storage.dispatch(w, register: _offset_register) {
+    case let .call(p): return unsafeBitCast(p, to: _offset_Thin?.self)!(x)
+    case let .constant(c): return Int(truncatingIfNeeded: c)
+    case .disabled: preconditionFailure("offset(_:) cannot be disabled")
+    }
+}
+let _offset_storage = StaticCallStorage()
+func _offset_default(_ x: Int) -> Int { x &+ 100 }
+@inline(never) func _offset_address(_ f: _offset_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
+@inline(never) func _offset_register() {
+    StaticCallRuntime.register(_offset_storage, name: "offset(_:)", trampoline: _offset_address({ _offset_trampoline($0) }),
+                               defaultTarget: _offset_address({ _offset_default($0) }),
+                               capabilities: StaticCallCapabilities(constantWidth: .bits64))
+}
+enum OffsetKey {
+    static func ensure() { if !StaticCallRuntime.isRegistered(_offset_storage) { _offset_register() } }
+    static func update(_ f: _offset_Thin) { ensure(); StaticCallRuntime.update(_offset_storage, to: _offset_address(f)) }
 }

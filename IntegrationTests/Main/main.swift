@@ -107,12 +107,13 @@ func basic() {
     check(mixFromMain(1) == 5 && sumOfMixes(3) == 6 && mixTail(1) == 3, "second-module key from both modules")
     check(grow(Big(a: 1, b: 2, c: "c", d: [1], e: 5), 2).a == 3, "large-struct key")
     check(countEnabled(10) == 0, "Bool key default")
+    check(sumOfOffsets(10) == 1045 && offsetTail(1) == 101, "same-signature twin key default")
     hook(1)
     hookTail(1)
     checkModeExpectations()
     let inline = StaticCalls.mode == .inline
 
-    for name in ["scale(_:)", "mix(_:_:)", "hook(_:)", "enabled()", "grow(_:_:)"] {
+    for name in ["scale(_:)", "offset(_:)", "mix(_:_:)", "hook(_:)", "enabled()", "grow(_:_:)"] {
         guard let k = key(name) else { check(false, "\(name) is registered"); continue }
         print("  \(name): found \(k.sitesFound), patched \(k.sitesPatched), mode \(k.mode), unpatched \(k.unpatched.map { "0x\(String($0.address, radix: 16)): \($0.reason)" })")
         check(k.sitesFound >= (name == "scale(_:)" ? 4 : 1), "\(name): sites found (\(k.sitesFound))")
@@ -136,6 +137,9 @@ func basic() {
     check(t5 != defaultName && !t5.hasPrefix("<disabled") && !t5.hasPrefix("<constant"), "report shows the new target (\(defaultName) -> \(t5))")
     ScaleKey.update { times7($0) }
     check(sumOfScales(10) == 315 && scaleTail(4) == 28, "call' -> call''")
+    check(sumOfOffsets(10) == 1045 && offsetTail(1) == 101, "the same-signature twin is untouched by scale's updates")
+    OffsetKey.update { $0 &- 1 }
+    check(sumOfOffsets(10) == 35 && offsetTail(1) == 0 && sumOfScales(10) == 315, "twin retargeted alone")
 
     // constants: 32-bit, -1 (or $-1,%rax), and one that needs the trampoline (1 << 40)
     ScaleKey.update(returning: 42)

@@ -6,6 +6,7 @@ public func mix(_ a: Int, _ b: Int) -> Int { _mix_trampoline(a, b) }
 
 public typealias _mix_Thin = @convention(thin) (Int, Int) -> Int
 
+@_silgen_name("__dtrace_staticcall_IntegrationSupport_mix")
 @inline(never)
 public func _mix_trampoline(_ a: Int, _ b: Int) -> Int {
     let w = _mix_storage.word

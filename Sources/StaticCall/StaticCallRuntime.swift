@@ -12,6 +12,8 @@ import MachineCode
 ///
 /// ```swift
 /// func scale(_ x: Int) -> Int { _scale_trampoline(x) }            // forwarder, inlined by -O
+///
+/// @_silgen_name("__dtrace_staticcall_Module_scale")               // see below
 /// @inline(never) func _scale_trampoline(_ x: Int) -> Int {        // every site calls this
 ///     let w = _scale_storage.word
 ///     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: Thin?.self)!(x) }
@@ -20,6 +22,11 @@ import MachineCode
 /// let _scale_storage = StaticCallStorage()                         // statically initialised
 /// func _scale_default(_ x: Int) -> Int { x &* 3 }                  // the original body
 /// ```
+///
+/// The trampoline's symbol name starts with `__dtrace`: Swift's LLVM function-merging pass never merges
+/// a function that calls such a symbol (its rule for patchpoints). That keeps both the trampolines of
+/// same-signature keys and the callers that differ only in which key they call from being folded into
+/// one body that takes the callee as a parameter, which would leave no patchable call instruction.
 public enum StaticCallRuntime {
     /// Registers a key; later calls for the same storage do nothing. The analogue of the kernel's
     /// static_call_init() for one key: its sites are discovered, proven and patched to `defaultTarget`.

@@ -5,6 +5,7 @@ import StaticCall
 
 func selftestValue(_ x: Int) -> Int { _selftestValue_trampoline(x) }
 typealias _selftestValue_Thin = @convention(thin) (Int) -> Int
+@_silgen_name("__dtrace_staticcall_staticcall_selftestValue")
 @inline(never) func _selftestValue_trampoline(_ x: Int) -> Int {
     let w = _selftestValue_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _selftestValue_Thin?.self)!(x) }
@@ -32,6 +33,7 @@ enum SelftestValueKey {
 
 func selftestHook(_ counter: UnsafeMutablePointer<Int>) { _selftestHook_trampoline(counter) }
 typealias _selftestHook_Thin = @convention(thin) (UnsafeMutablePointer<Int>) -> Void
+@_silgen_name("__dtrace_staticcall_staticcall_selftestHook")
 @inline(never) func _selftestHook_trampoline(_ counter: UnsafeMutablePointer<Int>) {
     let w = _selftestHook_storage.word
     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: _selftestHook_Thin?.self)!(counter) }

@@ -25,6 +25,7 @@ final class Runtime: @unchecked Sendable {
     private var batchDepth = 0
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
+    private var trampolineOwners: [UInt64: UInt] = [:]
     private var failures: [String] = []
     private var knownSitesChanged = false
 
@@ -184,8 +185,11 @@ final class Runtime: @unchecked Sendable {
         let ids = dirty
         dirty = []
         guard !ids.isEmpty else { return }
-        let records = ids.compactMap { keys[$0] }
+        var records = ids.compactMap { keys[$0] }
         discover(records.filter { !$0.discovered })
+        // Discovery may have found a conflict that sends an already-patched key back to its trampoline.
+        records += dirty.compactMap { keys[$0] }.filter { r in !records.contains { $0 === r } }
+        dirty = []
         guard capabilityCache?.mode == .inline else { return }
         var writes: [PlannedWrite] = []
         for record in records {
@@ -281,6 +285,17 @@ final class Runtime: @unchecked Sendable {
                 record.problem = "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16))"
                 continue
             }
+            // Two keys resolving to one trampoline means the optimizer merged their slow paths: no site
+            // of it could be patched for one key without breaking the other. Both stay indirect.
+            if let owner = trampolineOwners[trampoline], owner != record.id, let other = keys[owner] {
+                record.problem = "its trampoline 0x\(String(trampoline, radix: 16)) is shared with \(other.name) (merged by the optimizer)"
+                if other.problem == nil {
+                    other.problem = "its trampoline 0x\(String(trampoline, radix: 16)) is shared with \(record.name) (merged by the optimizer)"
+                    if !dirty.contains(owner) { dirty.append(owner) }
+                }
+                continue
+            }
+            trampolineOwners[trampoline] = record.id
             record.trampoline = trampoline
             record.thunkRange = thunkObject.function(containing: record.trampolineThunk)
             let key = ObjectIdentifier(object)
