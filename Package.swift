@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -12,13 +13,22 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
+        .package(url: "https://github.com/pointfreeco/swift-macro-testing", from: "0.7.0"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
         .target(name: "MachineCode"),
         // Only what Swift cannot express: the SIGTRAP handler and raw syscalls.
         .target(name: "CStaticCall"),
-        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall"]),
+        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall", "StaticCallMacros"]),
+        .macro(
+            name: "StaticCallMacros",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
         .executableTarget(
             name: "staticcall",
             dependencies: ["StaticCall", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -38,6 +48,14 @@ let package = Package(
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode"]),
+        .testTarget(
+            name: "StaticCallMacrosTests",
+            dependencies: [
+                "StaticCallMacros",
+                .product(name: "MacroTesting", package: "swift-macro-testing"),
+                .product(name: "SwiftSyntaxMacrosTestSupport", package: "swift-syntax"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -42,6 +42,37 @@ public enum StaticCallRuntime {
         }
     }
 
+    /// Registers a static key (a `Bool` read whose call sites become immediate loads): the analogue of
+    /// DEFINE_STATIC_KEY_TRUE/FALSE. Its sites are patched to load `initialValue` at once.
+    public static func registerStaticKey(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
+                                         defaultTarget: UInt, initialValue: Bool) {
+        withUnsafePointer(to: storage) {
+            Runtime.shared.register($0, name: name, trampolineThunk: UInt64(trampoline), defaultTarget: UInt64(defaultTarget),
+                                    capabilities: StaticCallCapabilities(constantWidth: .bits8),
+                                    initialState: .constant(initialValue ? 1 : 0, .bits8))
+        }
+    }
+
+    /// static_branch_enable() (`true`: the count becomes at least 1) and static_branch_disable() (`false`: 0).
+    public static func setStaticKey(_ storage: borrowing StaticCallStorage, _ enabled: Bool) {
+        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { enabled ? max($0, 1) : 0 } }
+    }
+
+    /// static_key_slow_inc(): enabled while the count is above zero.
+    public static func incrementStaticKey(_ storage: borrowing StaticCallStorage) {
+        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 + 1 } }
+    }
+
+    /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+    public static func decrementStaticKey(_ storage: borrowing StaticCallStorage) {
+        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 - 1 } }
+    }
+
+    /// static_key_count().
+    public static func staticKeyCount(_ storage: borrowing StaticCallStorage) -> Int {
+        withUnsafePointer(to: storage) { Runtime.shared.staticKeyCount($0) }
+    }
+
     /// Whether `register` has run for this storage (a relaxed check, for generated code).
     @inlinable
     public static func isRegistered(_ storage: borrowing StaticCallStorage) -> Bool { storage.word != 0 }

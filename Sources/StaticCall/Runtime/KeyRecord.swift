@@ -48,6 +48,8 @@ final class KeyRecord {
     var sites: [PatchSite] = []
     var unproven: [(address: UInt64, reason: String)] = []
     var updates = 0
+    /// For static keys: the static_key_slow_inc()/dec() count; the key is enabled while it is > 0.
+    var enableCount = 0
     var discovered = false
     /// Why this key's sites cannot be patched at all (then it runs in indirect mode), if so.
     var problem: String?

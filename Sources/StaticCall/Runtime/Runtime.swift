@@ -99,13 +99,17 @@ final class Runtime: @unchecked Sendable {
     }
 
     func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
-                  defaultTarget: UInt64, capabilities: StaticCallCapabilities) {
+                  defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
         let capability = self.capability
         lock.withLock {
             let id = UInt(bitPattern: storage)
             guard keys[id] == nil else { return }
             let record = KeyRecord(storage: storage, name: name, trampolineThunk: trampolineThunk,
                                    defaultTarget: defaultTarget, capabilities: capabilities)
+            if let initialState {
+                record.state = initialState
+                if case let .constant(bits, _) = initialState { record.enableCount = bits & 1 == 0 ? 0 : 1 }
+            }
             keys[id] = record
             order.append(id)
             publishWord(record)
@@ -134,6 +138,24 @@ final class Runtime: @unchecked Sendable {
             publishWord(record)
             schedule(record.id)
         }
+    }
+
+    /// static_key_slow_inc()/dec() and static_branch_enable()/disable(), under the update lock: `change`
+    /// maps the count to the new count; the key holds the constant `count > 0`. Returns the new count.
+    @discardableResult
+    func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ change: (Int) -> Int) -> Int {
+        lock.withLock {
+            guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
+            let count = change(record.enableCount)
+            precondition(count >= 0, "StaticKey: \(record.name) decremented below zero (more decrement() than increment() calls)")
+            record.enableCount = count
+            setState(storage, .constant(count > 0 ? 1 : 0, .bits8))
+            return count
+        }
+    }
+
+    func staticKeyCount(_ storage: UnsafePointer<StaticCallStorage>) -> Int {
+        lock.withLock { keys[UInt(bitPattern: storage)]?.enableCount ?? 0 }
     }
 
     func state(of storage: UnsafePointer<StaticCallStorage>) -> KeyState? {

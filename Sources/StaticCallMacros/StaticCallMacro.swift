@@ -1,0 +1,307 @@
+import SwiftDiagnostics
+import SwiftSyntax
+import SwiftSyntaxBuilder
+import SwiftSyntaxMacros
+
+/// `@StaticCall`: the function becomes a forwarder to a generated `@inline(never)` trampoline; its
+/// original body becomes the default target; a key `$name` is generated beside it (DESIGN.md §1–§2).
+///
+/// Two roles, because an attached macro cannot add attributes to its own declaration: the body macro
+/// rewrites the body into the forwarder, the peer macro adds the trampoline, the default body, the
+/// storage, the registration and the key.
+public struct StaticCallMacro: BodyMacro, PeerMacro {
+    // MARK: Body: the forwarder
+
+    public static func expansion(
+        of node: AttributeSyntax,
+        providingBodyFor declaration: some DeclSyntaxProtocol & WithOptionalCodeBlockSyntax,
+        in context: some MacroExpansionContext
+    ) throws -> [CodeBlockItemSyntax] {
+        // Diagnostics come from the peer role; an invalid declaration keeps its body untouched.
+        guard let function = declaration.as(FunctionDeclSyntax.self),
+              case let .success(model) = analyse(function, node: node, in: context),
+              function.body != nil
+        else { return Array(declaration.body?.statements ?? []) }
+        return ["\(raw: model.tryPrefix)\(raw: model.peer("Trampoline"))(\(raw: model.forwardedArguments))"]
+    }
+
+    // MARK: Peers: trampoline, default body, storage, registration, key
+
+    public static func expansion(
+        of node: AttributeSyntax,
+        providingPeersOf declaration: some DeclSyntaxProtocol,
+        in context: some MacroExpansionContext
+    ) throws -> [DeclSyntax] {
+        guard let function = declaration.as(FunctionDeclSyntax.self) else {
+            context.diagnose(Diagnostic(node: node, message: StaticCallDiagnostic.notAFunction))
+            return []
+        }
+        let model: FunctionModel
+        switch analyse(function, node: node, in: context) {
+        case let .success(m): model = m
+        case let .failure(diagnostic):
+            context.diagnose(diagnostic)
+            return []
+        }
+        guard let body = function.body else {
+            context.diagnose(Diagnostic(node: Syntax(function.name), message: StaticCallDiagnostic.noBody(model.name)))
+            return []
+        }
+        return makePeers(model, function: function, body: body, node: node, in: context)
+    }
+
+    // MARK: Analysis and diagnostics
+
+    static func analyse(_ function: FunctionDeclSyntax, node: AttributeSyntax,
+                        in context: some MacroExpansionContext) -> Result<FunctionModel, DiagnosticBox> {
+        let name = function.name.text
+        if let generics = function.genericParameterClause {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(generics), message: StaticCallDiagnostic.generic(name))))
+        }
+        if let asyncKeyword = function.signature.effectSpecifiers?.asyncSpecifier {
+            let fix = FixIt(message: StaticCallFixIt.removeAsync, changes: [.replace(oldNode: Syntax(asyncKeyword), newNode: Syntax(asyncKeyword.with(\.presence, .missing)))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(asyncKeyword), message: StaticCallDiagnostic.async(name), fixIt: fix)))
+        }
+        if let ret = function.signature.returnClause?.type, ret.is(SomeOrAnyTypeSyntax.self),
+           let some = ret.as(SomeOrAnyTypeSyntax.self), some.someOrAnySpecifier.tokenKind == .keyword(.some) {
+            let fix = FixIt(message: StaticCallFixIt.useAny, changes: [.replace(oldNode: Syntax(some.someOrAnySpecifier), newNode: Syntax(TokenSyntax.keyword(.any, trailingTrivia: .space)))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(ret), message: StaticCallDiagnostic.opaqueResult(name), fixIt: fix)))
+        }
+        let isStatic = function.modifiers.contains { $0.name.tokenKind == .keyword(.static) || $0.name.tokenKind == .keyword(.class) }
+        let enclosing = FunctionModel.enclosingTypeName(context)
+        if enclosing == nil, !context.lexicalContext.isEmpty {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(function.name), message: StaticCallDiagnostic.local(name))))
+        }
+        if let enclosing, !isStatic {
+            var fixed = function
+            if function.modifiers.isEmpty {
+                // `static` takes the place (and the indentation) of `func`.
+                fixed.modifiers.append(DeclModifierSyntax(name: .keyword(.static, leadingTrivia: function.funcKeyword.leadingTrivia, trailingTrivia: .space)))
+                fixed.funcKeyword = function.funcKeyword.with(\.leadingTrivia, [])
+            } else {
+                fixed.modifiers.append(DeclModifierSyntax(name: .keyword(.static, trailingTrivia: .space)))
+            }
+            let fix = FixIt(message: StaticCallFixIt.makeStatic, changes: [.replace(oldNode: Syntax(function), newNode: Syntax(fixed))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(function.name), message: StaticCallDiagnostic.instanceMethod(name, enclosing.name), fixIt: fix)))
+        }
+        if let enclosing, enclosing.isGeneric {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(function.name), message: StaticCallDiagnostic.genericType(name, enclosing.name))))
+        }
+        var parameters: [FunctionModel.Parameter] = []
+        for p in function.signature.parameterClause.parameters {
+            if p.ellipsis != nil {
+                return .failure(DiagnosticBox(Diagnostic(node: Syntax(p), message: StaticCallDiagnostic.variadic(name))))
+            }
+            let label = p.firstName.tokenKind == .wildcard ? nil : p.firstName.text
+            let inner = p.secondName?.text ?? p.firstName.text
+            let isInout = p.type.as(AttributedTypeSyntax.self)?.specifiers.contains {
+                $0.as(SimpleTypeSpecifierSyntax.self)?.specifier.tokenKind == .keyword(.inout)
+            } ?? false
+            parameters.append(.init(label: label, name: inner == "_" ? "_" : inner, type: p.type.trimmedDescription, isInout: isInout))
+        }
+        if parameters.contains(where: { $0.name == "_" }) {
+            let p = function.signature.parameterClause.parameters.first { ($0.secondName?.text ?? $0.firstName.text) == "_" }!
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(p), message: StaticCallDiagnostic.unnamedParameter(name))))
+        }
+        var returnType = function.signature.returnClause?.type.trimmedDescription
+        if returnType == "Void" || returnType == "()" { returnType = nil }
+        return .success(FunctionModel(
+            name: name, parameters: parameters,
+            throwsClause: function.signature.effectSpecifiers?.throwsClause?.trimmedDescription,
+            returnType: returnType, isStatic: isStatic,
+            access: FunctionModel.accessModifier(of: function.modifiers), enclosingType: enclosing?.name))
+    }
+
+    /// The narrower access `updatable:` asks for, if any.
+    static func updatableAccess(_ node: AttributeSyntax) -> String? {
+        guard case let .argumentList(args)? = node.arguments,
+              let arg = args.first(where: { $0.label?.text == "updatable" }) else { return nil }
+        return arg.expression.as(MemberAccessExprSyntax.self)?.declName.baseName.text
+    }
+
+    // MARK: Generation
+
+    static func makePeers(_ m: FunctionModel, function: FunctionDeclSyntax, body: CodeBlockSyntax, node: AttributeSyntax,
+                          in context: some MacroExpansionContext) -> [DeclSyntax] {
+        let s = m.staticPrefix
+        // Peers stay inside the module; only the key is visible at the function's (or `updatable:`'s) level.
+        let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
+        let keyAccessWord = updatableAccess(node) ?? m.access
+        let keyAccess = keyAccessWord.map { $0 + " " } ?? ""
+        let memberAccess = (keyAccessWord == "private" || keyAccessWord == "fileprivate") ? "" : keyAccess
+        let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
+        let address = m.peer("Address"), defaultBody = m.peer("Default"), keyType = m.peer("Key")
+        let thin = m.thinType
+        let symbol = "__dtrace_staticcall_\(m.enclosingType.map { $0.replacingDots() + "_" } ?? "")\(m.name)_\(uniqueSuffix(m, function: function, in: context))"
+        let params = m.parameters.enumerated().map { "_ a\($0.offset): \($0.element.type)" }.joined(separator: ", ")
+        let effects = m.throwsClause.map { " " + $0 } ?? ""
+        let result = m.returnType.map { " -> " + $0 } ?? ""
+        let args = m.positionalArguments
+        let t = m.tryPrefix
+
+        let constantCase: String
+        if let r = m.returnType, m.constantWidth != nil {
+            constantCase = r == "Bool" ? "return c & 1 != 0" : "return \(r)(truncatingIfNeeded: c)"
+        } else {
+            constantCase = "preconditionFailure(\"\(m.displayName) has no constant state\")"
+        }
+        let disabledCase = m.canDisable ? "return" : "preconditionFailure(\"\(m.displayName) cannot be disabled\")"
+
+        var decls: [DeclSyntax] = []
+        decls.append("""
+            /// The trampoline of `\(raw: m.displayName)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("\(raw: symbol)")
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
+                typealias Function = \(raw: thin)
+                let w = \(raw: storage).word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return \(raw: t)unsafeBitCast(w, to: Function?.self)!(\(raw: args))
+                }
+                switch \(raw: storage).dispatch(w, register: \(raw: register)) {
+                case let .call(p):
+                    return \(raw: t)unsafeBitCast(p, to: Function?.self)!(\(raw: args))
+                case let .constant(c):
+                    _ = c
+                    \(raw: constantCase)
+                case .disabled:
+                    \(raw: disabledCase)
+                }
+            }
+            """)
+        var original = function
+        original.attributes = function.attributes.filter {
+            guard case let .attribute(a) = $0 else { return true }
+            return a.attributeName.trimmedDescription != "StaticCall"
+        }
+        original.name = .identifier(defaultBody)
+        original.modifiers = function.modifiers.filter {
+            ![.keyword(.public), .keyword(.package), .keyword(.internal), .keyword(.open)].contains($0.name.tokenKind)
+        }
+        original.body = body
+        original.leadingTrivia = []
+        decls.append("/// The original body of `\(raw: m.displayName)`: its default target.\n\(original.trimmed)")
+        decls.append("\(raw: peerAccess)\(raw: s)let \(raw: storage) = StaticCallStorage()")
+        decls.append("@inline(never) \(raw: peerAccess)\(raw: s)func \(raw: address)(_ f: \(raw: thin)) -> UInt { unsafeBitCast(f, to: UInt.self) }")
+        let capabilities = "StaticCallCapabilities(canDisable: \(m.canDisable), constantWidth: \(m.constantWidth ?? "nil"))"
+        decls.append("""
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: register)() {
+                StaticCallRuntime.register(
+                    \(raw: storage), name: "\(raw: m.displayName)",
+                    trampoline: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: trampoline)(\(raw: args)) }),
+                    defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: defaultBody)(\(raw: args)) }),
+                    capabilities: \(raw: capabilities))
+            }
+            """)
+
+        var members: [String] = []
+        members.append("""
+            /// The function type a target must have: `\(m.thinType.dropFirst("@convention(thin) ".count))`.
+            \(memberAccess)typealias Function = \(thin)
+
+            \(memberAccess)init() {}
+
+            private func registerIfNeeded() {
+                if !StaticCallRuntime.isRegistered(\(storage)) { \(register)() }
+            }
+
+            /// Retargets every call site of `\(m.displayName)` at `target`: the analogue of the kernel's
+            /// static_call_update(). Pass a non-capturing closure: `$\(m.name).update { other($0) }`.
+            \(memberAccess)func update(_ target: Function) {
+                registerIfNeeded()
+                StaticCallRuntime.update(\(storage), to: \(address)(target))
+            }
+
+            /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+            /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+            // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+            @_disfavoredOverload
+            \(memberAccess)func update(to target: Function) {
+                update(target)
+            }
+
+            /// The current target as a function value: the analogue of static_call_query(). While the key
+            /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+            \(memberAccess)var target: Function {
+                let raw = StaticCallRuntime.target(\(storage)) ?? \(address)({ \(m.closureHead)\(t)\(trampoline)(\(args)) })
+                return unsafeBitCast(raw, to: Function?.self)!
+            }
+
+            /// Back to the original body: the default target.
+            \(memberAccess)func reset() {
+                registerIfNeeded()
+                StaticCallRuntime.reset(\(storage))
+            }
+            """)
+        if m.canDisable {
+            members.append("""
+                /// Turns every call site into a 5-byte NOP (tail sites into `ret`): the analogue of
+                /// DEFINE_STATIC_CALL_NULL with static_call_cond(). Arguments are still evaluated.
+                \(memberAccess)func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.disable(\(storage))
+                }
+
+                /// False while the key is disabled.
+                \(memberAccess)var isEnabled: Bool {
+                    if case .disabled? = StaticCallRuntime.state(\(storage)) { return false }
+                    return true
+                }
+                """)
+        }
+        if let width = m.constantWidth, let r = m.returnType {
+            let bits = r == "Bool" ? "value ? 1 : 0" : "UInt64(truncatingIfNeeded: value)"
+            members.append("""
+                /// Makes every call site load `value` instead of calling anything (a constant that no single
+                /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                /// of DEFINE_STATIC_CALL_RET0, generalised.
+                \(memberAccess)func update(returning value: \(r)) {
+                    registerIfNeeded()
+                    StaticCallRuntime.setConstant(\(storage), bits: \(bits), width: \(width))
+                }
+                """)
+        }
+        decls.append("""
+            /// The key of `\(raw: m.displayName)`, reached as `$\(raw: m.name)`.
+            \(raw: keyAccess)struct \(raw: keyType): Sendable {
+            \(raw: members.joined(separator: "\n\n"))
+            }
+            """)
+        decls.append("""
+            /// The key of `\(raw: m.displayName)`: `update`, `target`, `reset`\(raw: m.canDisable ? ", `disable`, `isEnabled`" : "")\(raw: m.constantWidth != nil ? ", `update(returning:)`" : "").
+            \(raw: keyAccess)\(raw: s)var $\(raw: m.name): \(raw: keyType) { \(raw: keyType)() }
+            """)
+        return decls
+    }
+
+    /// A stable suffix that keeps trampoline symbols of same-named functions in different files apart.
+    static func uniqueSuffix(_ m: FunctionModel, function: FunctionDeclSyntax, in context: some MacroExpansionContext) -> String {
+        var text = m.displayName + function.signature.trimmedDescription
+        if let location = context.location(of: function) {
+            text += location.file.trimmedDescription + ":" + location.line.trimmedDescription
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}
+
+private extension String {
+    func replacingDots() -> String { String(map { $0.isLetter || $0.isNumber ? $0 : "_" }) }
+}
+
+/// A diagnostic, boxed so that it can travel in a `Result`.
+struct DiagnosticBox: Error {
+    let diagnostic: Diagnostic
+    init(_ d: Diagnostic) { diagnostic = d }
+}
+
+extension MacroExpansionContext {
+    func diagnose(_ box: DiagnosticBox) { diagnose(box.diagnostic) }
+}

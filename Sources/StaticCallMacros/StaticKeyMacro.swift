@@ -1,0 +1,211 @@
+import SwiftDiagnostics
+import SwiftSyntax
+import SwiftSyntaxBuilder
+import SwiftSyntaxMacros
+
+/// `@StaticKey var name = false|true`: reads become a call whose sites are patched into immediate loads
+/// (the kernel's static keys / jump labels). The accessor role turns the variable into `get`/`set`; the
+/// peer role adds the trampoline, its storage, the registration and the key `$name`.
+public struct StaticKeyMacro: AccessorMacro, PeerMacro {
+    struct Model {
+        var name: String
+        var initial: Bool
+        var isStatic: Bool
+        var access: String?
+        var enclosingType: String?
+        func peer(_ kind: String) -> String { "_statickey\(kind)_\(name)" }
+    }
+
+    static func analyse(_ declaration: some DeclSyntaxProtocol, in context: some MacroExpansionContext) -> Result<Model, DiagnosticBox> {
+        guard let variable = declaration.as(VariableDeclSyntax.self), let binding = variable.bindings.first,
+              variable.bindings.count == 1, let pattern = binding.pattern.as(IdentifierPatternSyntax.self) else {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(declaration), message: StaticKeyDiagnostic.notAVariable)))
+        }
+        let name = pattern.identifier.text
+        if variable.bindingSpecifier.tokenKind == .keyword(.let) {
+            let fix = FixIt(message: StaticKeyFixIt.useVar, changes: [.replace(oldNode: Syntax(variable.bindingSpecifier),
+                                                                            newNode: Syntax(variable.bindingSpecifier.with(\.tokenKind, .keyword(.var))))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(variable.bindingSpecifier), message: StaticKeyDiagnostic.isLet(name), fixIt: fix)))
+        }
+        if binding.accessorBlock != nil {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(pattern), message: StaticKeyDiagnostic.computed(name))))
+        }
+        if let type = binding.typeAnnotation?.type, type.trimmedDescription != "Bool" {
+            var fixed = binding.with(\.typeAnnotation, binding.typeAnnotation?.with(\.type, TypeSyntax("Bool").with(\.leadingTrivia, type.leadingTrivia).with(\.trailingTrivia, type.trailingTrivia)))
+            if let initializer = binding.initializer {
+                fixed.initializer = initializer.with(\.value, ExprSyntax("false").with(\.leadingTrivia, initializer.value.leadingTrivia).with(\.trailingTrivia, initializer.value.trailingTrivia))
+            }
+            let fix = FixIt(message: StaticKeyFixIt.useBool, changes: [.replace(oldNode: Syntax(binding), newNode: Syntax(fixed))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(type), message: StaticKeyDiagnostic.notBool(name, type.trimmedDescription), fixIt: fix)))
+        }
+        guard let value = binding.initializer?.value else {
+            let fix = FixIt(message: StaticKeyFixIt.addFalse, changes: [.replace(oldNode: Syntax(binding),
+                newNode: Syntax(binding.with(\.initializer, InitializerClauseSyntax(equal: .equalToken(leadingTrivia: .space, trailingTrivia: .space), value: ExprSyntax("false")))))])
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(pattern), message: StaticKeyDiagnostic.noInitializer(name), fixIt: fix)))
+        }
+        guard let literal = value.as(BooleanLiteralExprSyntax.self) else {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(value), message: StaticKeyDiagnostic.notBoolLiteral(name))))
+        }
+        let isStatic = variable.modifiers.contains { $0.name.tokenKind == .keyword(.static) || $0.name.tokenKind == .keyword(.class) }
+        let enclosing = FunctionModel.enclosingTypeName(context)
+        if enclosing == nil, !context.lexicalContext.isEmpty {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(pattern), message: StaticKeyDiagnostic.local(name))))
+        }
+        if let enclosing, !isStatic {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(pattern), message: StaticKeyDiagnostic.instanceProperty(name, enclosing.name))))
+        }
+        if let enclosing, enclosing.isGeneric {
+            return .failure(DiagnosticBox(Diagnostic(node: Syntax(pattern), message: StaticKeyDiagnostic.genericType(name, enclosing.name))))
+        }
+        return .success(Model(name: name, initial: literal.literal.tokenKind == .keyword(.true), isStatic: isStatic,
+                              access: FunctionModel.accessModifier(of: variable.modifiers), enclosingType: enclosing?.name))
+    }
+
+    public static func expansion(of node: AttributeSyntax, providingAccessorsOf declaration: some DeclSyntaxProtocol,
+                                 in context: some MacroExpansionContext) throws -> [AccessorDeclSyntax] {
+        guard case let .success(m) = analyse(declaration, in: context) else { return [] }
+        return [
+            "get { \(raw: m.peer("Trampoline"))() }",
+            "set { StaticCallRuntime.setStaticKey(\(raw: m.peer("Storage")), newValue) }",
+        ]
+    }
+
+    public static func expansion(of node: AttributeSyntax, providingPeersOf declaration: some DeclSyntaxProtocol,
+                                 in context: some MacroExpansionContext) throws -> [DeclSyntax] {
+        let m: Model
+        switch analyse(declaration, in: context) {
+        case let .success(model): m = model
+        case let .failure(box):
+            context.diagnose(box.diagnostic)
+            return []
+        }
+        let s = m.isStatic ? "static " : ""
+        let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
+        let keyAccess = m.access.map { $0 + " " } ?? ""
+        let memberAccess = (m.access == "private" || m.access == "fileprivate") ? "" : keyAccess
+        let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
+        let address = m.peer("Address"), keyType = m.peer("Key")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var text = m.name + (m.enclosingType ?? "")
+        if let location = context.location(of: declaration) { text += location.file.trimmedDescription + ":" + location.line.trimmedDescription }
+        for byte in text.utf8 { hash ^= UInt64(byte); hash &*= 0x100_0000_01b3 }
+        let symbol = "__dtrace_staticcall_key_\(m.name)_\(String(hash, radix: 16))"
+        return [
+            """
+            /// The trampoline every read of `\(raw: m.name)` calls; the runtime patches those calls into
+            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            @_silgen_name("\(raw: symbol)")
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: trampoline)() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = \(raw: storage).word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch \(raw: storage).dispatch(w, register: \(raw: register)) {
+                case let .call(p): return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c): return c & 1 != 0
+                case .disabled: preconditionFailure("a static key is never disabled")
+                }
+            }
+            """,
+            "\(raw: peerAccess)\(raw: s)let \(raw: storage) = StaticCallStorage()",
+            "@inline(never) \(raw: peerAccess)\(raw: s)func \(raw: address)(_ f: @convention(thin) () -> Bool) -> UInt { unsafeBitCast(f, to: UInt.self) }",
+            """
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: register)() {
+                StaticCallRuntime.registerStaticKey(
+                    \(raw: storage), name: "\(raw: m.name)",
+                    trampoline: \(raw: address)({ \(raw: trampoline)() }),
+                    defaultTarget: \(raw: address)({ \(raw: m.initial ? "true" : "false") }),
+                    initialValue: \(raw: m.initial ? "true" : "false"))
+            }
+            """,
+            """
+            /// The key of the static key `\(raw: m.name)`, reached as `$\(raw: m.name)`.
+            \(raw: keyAccess)struct \(raw: keyType): Sendable {
+                \(raw: memberAccess)init() {}
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(\(raw: storage)) { \(raw: register)() }
+                }
+
+                /// static_branch_enable(): every read site loads `true`.
+                \(raw: memberAccess)func enable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(\(raw: storage), true)
+                }
+
+                /// static_branch_disable(): every read site loads `false`.
+                \(raw: memberAccess)func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(\(raw: storage), false)
+                }
+
+                /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                \(raw: memberAccess)func increment() {
+                    registerIfNeeded()
+                    StaticCallRuntime.incrementStaticKey(\(raw: storage))
+                }
+
+                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                \(raw: memberAccess)func decrement() {
+                    registerIfNeeded()
+                    StaticCallRuntime.decrementStaticKey(\(raw: storage))
+                }
+
+                /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                \(raw: memberAccess)var count: Int {
+                    registerIfNeeded()
+                    return StaticCallRuntime.staticKeyCount(\(raw: storage))
+                }
+            }
+            """,
+            """
+            /// The key of `\(raw: m.name)`: `enable`, `disable`, `increment`, `decrement`, `count`.
+            \(raw: keyAccess)\(raw: s)var $\(raw: m.name): \(raw: keyType) { \(raw: keyType)() }
+            """,
+        ]
+    }
+}
+
+enum StaticKeyDiagnostic: DiagnosticMessage {
+    case notAVariable
+    case isLet(String)
+    case computed(String)
+    case notBool(String, String)
+    case noInitializer(String)
+    case notBoolLiteral(String)
+    case local(String)
+    case instanceProperty(String, String)
+    case genericType(String, String)
+
+    var message: String {
+        switch self {
+        case .notAVariable: return "@StaticKey can only be attached to a single global or static 'var' of type Bool"
+        case let .isLet(n): return "@StaticKey '\(n)' must be a 'var': a static key is changed at run time"
+        case let .computed(n): return "@StaticKey cannot be applied to computed property '\(n)': the key is the storage"
+        case let .notBool(n, t): return "@StaticKey '\(n)' must be a Bool, not '\(t)': call sites load true or false"
+        case let .noInitializer(n): return "@StaticKey '\(n)' needs an initial value, 'false' or 'true' (DEFINE_STATIC_KEY_FALSE/TRUE)"
+        case let .notBoolLiteral(n): return "@StaticKey '\(n)' must be initialised with the literal 'false' or 'true'"
+        case let .local(n): return "@StaticKey cannot be applied to local variable '\(n)'"
+        case let .instanceProperty(n, t): return "@StaticKey cannot be applied to instance property '\(n)' of '\(t)': make it 'static'"
+        case let .genericType(n, t): return "@StaticKey cannot be applied to '\(n)' in generic type '\(t)', which cannot have static storage"
+        }
+    }
+
+    var diagnosticID: MessageID { MessageID(domain: "StaticKey", id: "\(self)".prefix { $0 != "(" }.description) }
+    var severity: DiagnosticSeverity { .error }
+}
+
+enum StaticKeyFixIt: FixItMessage {
+    case useVar, useBool, addFalse
+    var message: String {
+        switch self {
+        case .useVar: return "replace 'let' with 'var'"
+        case .useBool: return "make it a Bool, initially false"
+        case .addFalse: return "start disabled ('= false')"
+        }
+    }
+    var fixItID: MessageID { MessageID(domain: "StaticKey", id: "\(self)") }
+}

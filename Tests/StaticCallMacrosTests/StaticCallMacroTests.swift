@@ -1,0 +1,1826 @@
+import MacroTesting
+import StaticCallMacros
+import Testing
+
+@Suite("@StaticCall expansions", .macros(["StaticCall": StaticCallMacro.self]))
+struct StaticCallExpansionTests {
+    @Test func globalFunctionReturningInt() {
+        assertMacro {
+            """
+            @StaticCall
+            func scale(_ x: Int) -> Int { x &* 3 }
+            """
+        } expansion: {
+            """
+            func scale(_ x: Int) -> Int {
+                _staticcallTrampoline_scale(x)
+            }
+
+            /// The trampoline of `scale(_:)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_scale_f452d0945b040975")
+            @inline(never)
+            func _staticcallTrampoline_scale(_ a0: Int) -> Int {
+                typealias Function = @convention(thin) (Int) -> Int
+                let w = _staticcallStorage_scale.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                switch _staticcallStorage_scale.dispatch(w, register: _staticcallRegister_scale) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!(a0)
+                case let .constant(c):
+                    _ = c
+                    return Int(truncatingIfNeeded: c)
+                case .disabled:
+                    preconditionFailure("scale(_:) cannot be disabled")
+                }
+            }
+
+            /// The original body of `scale(_:)`: its default target.
+            func _staticcallDefault_scale(_ x: Int) -> Int {
+                x &* 3
+            }
+
+            let _staticcallStorage_scale = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_scale(_ f: @convention(thin) (Int) -> Int) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_scale() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_scale, name: "scale(_:)",
+                    trampoline: _staticcallAddress_scale({ a0 in
+                            _staticcallTrampoline_scale(a0)
+                        }),
+                    defaultTarget: _staticcallAddress_scale({ a0 in
+                            _staticcallDefault_scale(a0)
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+            }
+
+            /// The key of `scale(_:)`, reached as `$scale`.
+            struct _staticcallKey_scale: Sendable {
+                /// The function type a target must have: `(Int) -> Int`.
+                typealias Function = @convention(thin) (Int) -> Int
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_scale) {
+                        _staticcallRegister_scale()
+                    }
+                }
+
+                /// Retargets every call site of `scale(_:)` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$scale.update { other($0) }`.
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_scale, to: _staticcallAddress_scale(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_scale) ?? _staticcallAddress_scale({ a0 in
+                            _staticcallTrampoline_scale(a0)
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_scale)
+                }
+
+                /// Makes every call site load `value` instead of calling anything (a constant that no single
+                /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                /// of DEFINE_STATIC_CALL_RET0, generalised.
+                func update(returning value: Int) {
+                    registerIfNeeded()
+                    StaticCallRuntime.setConstant(_staticcallStorage_scale, bits: UInt64(truncatingIfNeeded: value), width: .bits64)
+                }
+            }
+
+            /// The key of `scale(_:)`: `update`, `target`, `reset`, `update(returning:)`.
+            var $scale: _staticcallKey_scale {
+                _staticcallKey_scale()
+            }
+            """
+        }
+    }
+
+    @Test func voidFunctionWithInoutCanBeDisabled() {
+        assertMacro {
+            """
+            @StaticCall
+            func onPacket(_ counter: inout Int, label: String) { counter += 1 }
+            """
+        } expansion: {
+            """
+            func onPacket(_ counter: inout Int, label: String) {
+                _staticcallTrampoline_onPacket(&counter, label)
+            }
+
+            /// The trampoline of `onPacket(_:label:)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_onPacket_d610314417b53bca")
+            @inline(never)
+            func _staticcallTrampoline_onPacket(_ a0: inout Int, _ a1: String) {
+                typealias Function = @convention(thin) (inout Int, String) -> Void
+                let w = _staticcallStorage_onPacket.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(&a0, a1)
+                }
+                switch _staticcallStorage_onPacket.dispatch(w, register: _staticcallRegister_onPacket) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!(&a0, a1)
+                case let .constant(c):
+                    _ = c
+                    preconditionFailure("onPacket(_:label:) has no constant state")
+                case .disabled:
+                    return
+                }
+            }
+
+            /// The original body of `onPacket(_:label:)`: its default target.
+            func _staticcallDefault_onPacket(_ counter: inout Int, label: String) {
+                counter += 1
+            }
+
+            let _staticcallStorage_onPacket = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_onPacket(_ f: @convention(thin) (inout Int, String) -> Void) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_onPacket() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_onPacket, name: "onPacket(_:label:)",
+                    trampoline: _staticcallAddress_onPacket({ a0, a1 in
+                            _staticcallTrampoline_onPacket(&a0, a1)
+                        }),
+                    defaultTarget: _staticcallAddress_onPacket({ a0, a1 in
+                            _staticcallDefault_onPacket(&a0, a1)
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: true, constantWidth: nil))
+            }
+
+            /// The key of `onPacket(_:label:)`, reached as `$onPacket`.
+            struct _staticcallKey_onPacket: Sendable {
+                /// The function type a target must have: `(inout Int, String) -> Void`.
+                typealias Function = @convention(thin) (inout Int, String) -> Void
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_onPacket) {
+                        _staticcallRegister_onPacket()
+                    }
+                }
+
+                /// Retargets every call site of `onPacket(_:label:)` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$onPacket.update { other($0) }`.
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_onPacket, to: _staticcallAddress_onPacket(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_onPacket) ?? _staticcallAddress_onPacket({ a0, a1 in
+                            _staticcallTrampoline_onPacket(&a0, a1)
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_onPacket)
+                }
+
+                /// Turns every call site into a 5-byte NOP (tail sites into `ret`): the analogue of
+                /// DEFINE_STATIC_CALL_NULL with static_call_cond(). Arguments are still evaluated.
+                func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.disable(_staticcallStorage_onPacket)
+                }
+
+                /// False while the key is disabled.
+                var isEnabled: Bool {
+                    if case .disabled? = StaticCallRuntime.state(_staticcallStorage_onPacket) {
+                        return false
+                    }
+                    return true
+                }
+            }
+
+            /// The key of `onPacket(_:label:)`: `update`, `target`, `reset`, `disable`, `isEnabled`.
+            var $onPacket: _staticcallKey_onPacket {
+                _staticcallKey_onPacket()
+            }
+            """
+        }
+    }
+
+    @Test func publicBoolFunctionGetsAPublicKeyAndConstants() {
+        assertMacro {
+            """
+            @StaticCall
+            public func tracing() -> Bool { false }
+            """
+        } expansion: {
+            """
+            public func tracing() -> Bool {
+                _staticcallTrampoline_tracing()
+            }
+
+            /// The trampoline of `tracing()`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389")
+            @inline(never)
+            func _staticcallTrampoline_tracing() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = _staticcallStorage_tracing.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _staticcallStorage_tracing.dispatch(w, register: _staticcallRegister_tracing) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    _ = c
+                    return c & 1 != 0
+                case .disabled:
+                    preconditionFailure("tracing() cannot be disabled")
+                }
+            }
+
+            /// The original body of `tracing()`: its default target.
+            func _staticcallDefault_tracing() -> Bool {
+                false
+            }
+
+            let _staticcallStorage_tracing = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_tracing(_ f: @convention(thin) () -> Bool) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_tracing() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_tracing, name: "tracing()",
+                    trampoline: _staticcallAddress_tracing({
+                            _staticcallTrampoline_tracing()
+                        }),
+                    defaultTarget: _staticcallAddress_tracing({
+                            _staticcallDefault_tracing()
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8))
+            }
+
+            /// The key of `tracing()`, reached as `$tracing`.
+            public struct _staticcallKey_tracing: Sendable {
+                /// The function type a target must have: `() -> Bool`.
+                public typealias Function = @convention(thin) () -> Bool
+
+                public init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_tracing) {
+                        _staticcallRegister_tracing()
+                    }
+                }
+
+                /// Retargets every call site of `tracing()` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$tracing.update { other($0) }`.
+                public func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_tracing, to: _staticcallAddress_tracing(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                public func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                public var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_tracing) ?? _staticcallAddress_tracing({
+                            _staticcallTrampoline_tracing()
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                public func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_tracing)
+                }
+
+                /// Makes every call site load `value` instead of calling anything (a constant that no single
+                /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                /// of DEFINE_STATIC_CALL_RET0, generalised.
+                public func update(returning value: Bool) {
+                    registerIfNeeded()
+                    StaticCallRuntime.setConstant(_staticcallStorage_tracing, bits: value ? 1 : 0, width: .bits8)
+                }
+            }
+
+            /// The key of `tracing()`: `update`, `target`, `reset`, `update(returning:)`.
+            public var $tracing: _staticcallKey_tracing {
+                _staticcallKey_tracing()
+            }
+            """
+        }
+    }
+
+    @Test func typedThrowsFunctionHasNeitherDisableNorConstants() {
+        assertMacro {
+            """
+            @StaticCall
+            func parse(_ text: borrowing String) throws(ParseError) -> Int { 0 }
+            """
+        } expansion: {
+            """
+            func parse(_ text: borrowing String) throws(ParseError) -> Int {
+                try _staticcallTrampoline_parse(text)
+            }
+
+            /// The trampoline of `parse(_:)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_parse_fa51e9e8f3c96683")
+            @inline(never)
+            func _staticcallTrampoline_parse(_ a0: borrowing String) throws(ParseError) -> Int {
+                typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
+                let w = _staticcallStorage_parse.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return try unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                switch _staticcallStorage_parse.dispatch(w, register: _staticcallRegister_parse) {
+                case let .call(p):
+                    return try unsafeBitCast(p, to: Function?.self)!(a0)
+                case let .constant(c):
+                    _ = c
+                    preconditionFailure("parse(_:) has no constant state")
+                case .disabled:
+                    preconditionFailure("parse(_:) cannot be disabled")
+                }
+            }
+
+            /// The original body of `parse(_:)`: its default target.
+            func _staticcallDefault_parse(_ text: borrowing String) throws(ParseError) -> Int {
+                0
+            }
+
+            let _staticcallStorage_parse = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_parse(_ f: @convention(thin) (borrowing String) throws(ParseError) -> Int) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_parse() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_parse, name: "parse(_:)",
+                    trampoline: _staticcallAddress_parse({ a0 in
+                            try _staticcallTrampoline_parse(a0)
+                        }),
+                    defaultTarget: _staticcallAddress_parse({ a0 in
+                            try _staticcallDefault_parse(a0)
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+            }
+
+            /// The key of `parse(_:)`, reached as `$parse`.
+            struct _staticcallKey_parse: Sendable {
+                /// The function type a target must have: `(borrowing String) throws(ParseError) -> Int`.
+                typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_parse) {
+                        _staticcallRegister_parse()
+                    }
+                }
+
+                /// Retargets every call site of `parse(_:)` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$parse.update { other($0) }`.
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_parse, to: _staticcallAddress_parse(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_parse) ?? _staticcallAddress_parse({ a0 in
+                            try _staticcallTrampoline_parse(a0)
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_parse)
+                }
+            }
+
+            /// The key of `parse(_:)`: `update`, `target`, `reset`.
+            var $parse: _staticcallKey_parse {
+                _staticcallKey_parse()
+            }
+            """
+        }
+    }
+
+    @Test func staticMethodGetsStaticPeers() {
+        assertMacro {
+            """
+            enum Codec {
+                @StaticCall
+                static func encode(_ value: Int) -> UInt8 { UInt8(truncatingIfNeeded: value) }
+            }
+            """
+        } expansion: {
+            """
+            enum Codec {
+                static func encode(_ value: Int) -> UInt8 {
+                    _staticcallTrampoline_encode(value)
+                }
+
+                /// The trampoline of `encode(_:)`: every call site calls this, and the runtime patches
+                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+                /// callers alone (a call to such a symbol is a patchpoint to that pass).
+                @_silgen_name("__dtrace_staticcall_Codec_encode_2e1143f99784c828")
+                @inline(never)
+                static func _staticcallTrampoline_encode(_ a0: Int) -> UInt8 {
+                    typealias Function = @convention(thin) (Int) -> UInt8
+                    let w = _staticcallStorage_encode.word
+                    if StaticCallStorage.isDirectTarget(w) {
+                        return unsafeBitCast(w, to: Function?.self)!(a0)
+                    }
+                    switch _staticcallStorage_encode.dispatch(w, register: _staticcallRegister_encode) {
+                    case let .call(p):
+                        return unsafeBitCast(p, to: Function?.self)!(a0)
+                    case let .constant(c):
+                        _ = c
+                        return UInt8(truncatingIfNeeded: c)
+                    case .disabled:
+                        preconditionFailure("encode(_:) cannot be disabled")
+                    }
+                }
+
+                /// The original body of `encode(_:)`: its default target.
+                static func _staticcallDefault_encode(_ value: Int) -> UInt8 {
+                    UInt8(truncatingIfNeeded: value)
+                }
+
+                static let _staticcallStorage_encode = StaticCallStorage()
+
+                @inline(never) static func _staticcallAddress_encode(_ f: @convention(thin) (Int) -> UInt8) -> UInt {
+                    unsafeBitCast(f, to: UInt.self)
+                }
+
+                @inline(never)
+                static func _staticcallRegister_encode() {
+                    StaticCallRuntime.register(
+                        _staticcallStorage_encode, name: "encode(_:)",
+                        trampoline: _staticcallAddress_encode({ a0 in
+                                _staticcallTrampoline_encode(a0)
+                            }),
+                        defaultTarget: _staticcallAddress_encode({ a0 in
+                                _staticcallDefault_encode(a0)
+                            }),
+                        capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8))
+                }
+
+                /// The key of `encode(_:)`, reached as `$encode`.
+                struct _staticcallKey_encode: Sendable {
+                    /// The function type a target must have: `(Int) -> UInt8`.
+                    typealias Function = @convention(thin) (Int) -> UInt8
+
+                    init() {
+                    }
+
+                    private func registerIfNeeded() {
+                        if !StaticCallRuntime.isRegistered(_staticcallStorage_encode) {
+                            _staticcallRegister_encode()
+                        }
+                    }
+
+                    /// Retargets every call site of `encode(_:)` at `target`: the analogue of the kernel's
+                    /// static_call_update(). Pass a non-capturing closure: `$encode.update { other($0) }`.
+                    func update(_ target: Function) {
+                        registerIfNeeded()
+                        StaticCallRuntime.update(_staticcallStorage_encode, to: _staticcallAddress_encode(target))
+                    }
+
+                    /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                    /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                    // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                    @_disfavoredOverload
+                    func update(to target: Function) {
+                        update(target)
+                    }
+
+                    /// The current target as a function value: the analogue of static_call_query(). While the key
+                    /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                    var target: Function {
+                        let raw = StaticCallRuntime.target(_staticcallStorage_encode) ?? _staticcallAddress_encode({ a0 in
+                                _staticcallTrampoline_encode(a0)
+                            })
+                        return unsafeBitCast(raw, to: Function?.self)!
+                    }
+
+                    /// Back to the original body: the default target.
+                    func reset() {
+                        registerIfNeeded()
+                        StaticCallRuntime.reset(_staticcallStorage_encode)
+                    }
+
+                    /// Makes every call site load `value` instead of calling anything (a constant that no single
+                    /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                    /// of DEFINE_STATIC_CALL_RET0, generalised.
+                    func update(returning value: UInt8) {
+                        registerIfNeeded()
+                        StaticCallRuntime.setConstant(_staticcallStorage_encode, bits: UInt64(truncatingIfNeeded: value), width: .bits8)
+                    }
+                }
+
+                /// The key of `encode(_:)`: `update`, `target`, `reset`, `update(returning:)`.
+                static var $encode: _staticcallKey_encode {
+                    _staticcallKey_encode()
+                }
+            }
+            """
+        }
+    }
+
+    @Test func updatableNarrowsOnlyTheKey() {
+        assertMacro {
+            """
+            @StaticCall(updatable: .internal)
+            public func allocate(_ size: Int) -> UnsafeMutableRawPointer? { malloc(size) }
+            """
+        } expansion: {
+            """
+            public func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+                _staticcallTrampoline_allocate(size)
+            }
+
+            /// The trampoline of `allocate(_:)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0")
+            @inline(never)
+            func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
+                typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
+                let w = _staticcallStorage_allocate.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                switch _staticcallStorage_allocate.dispatch(w, register: _staticcallRegister_allocate) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!(a0)
+                case let .constant(c):
+                    _ = c
+                    preconditionFailure("allocate(_:) has no constant state")
+                case .disabled:
+                    preconditionFailure("allocate(_:) cannot be disabled")
+                }
+            }
+
+            /// The original body of `allocate(_:)`: its default target.
+            func _staticcallDefault_allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+                malloc(size)
+            }
+
+            let _staticcallStorage_allocate = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_allocate(_ f: @convention(thin) (Int) -> UnsafeMutableRawPointer?) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_allocate() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_allocate, name: "allocate(_:)",
+                    trampoline: _staticcallAddress_allocate({ a0 in
+                            _staticcallTrampoline_allocate(a0)
+                        }),
+                    defaultTarget: _staticcallAddress_allocate({ a0 in
+                            _staticcallDefault_allocate(a0)
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+            }
+
+            /// The key of `allocate(_:)`, reached as `$allocate`.
+            internal struct _staticcallKey_allocate: Sendable {
+                /// The function type a target must have: `(Int) -> UnsafeMutableRawPointer?`.
+                internal typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
+
+                internal init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_allocate) {
+                        _staticcallRegister_allocate()
+                    }
+                }
+
+                /// Retargets every call site of `allocate(_:)` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$allocate.update { other($0) }`.
+                internal func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_allocate, to: _staticcallAddress_allocate(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                internal func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                internal var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_allocate) ?? _staticcallAddress_allocate({ a0 in
+                            _staticcallTrampoline_allocate(a0)
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                internal func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_allocate)
+                }
+            }
+
+            /// The key of `allocate(_:)`: `update`, `target`, `reset`.
+            internal var $allocate: _staticcallKey_allocate {
+                _staticcallKey_allocate()
+            }
+            """
+        }
+    }
+}
+
+@Suite("@StaticCall diagnostics", .macros(["StaticCall": StaticCallMacro.self]))
+struct StaticCallDiagnosticTests {
+    @Test func genericFunction() {
+        assertMacro {
+            """
+            @StaticCall
+            func identity<T>(_ x: T) -> T { x }
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            func identity<T>(_ x: T) -> T { x }
+                         ┬──
+                         ╰─ 🛑 @StaticCall cannot be applied to generic function 'identity': a patched call site calls one concrete function
+            """
+        }
+    }
+
+    @Test func asyncFunctionWithFixIt() {
+        assertMacro {
+            """
+            @StaticCall
+            func fetch() async -> Int { 1 }
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            func fetch() async -> Int { 1 }
+                         ┬────
+                         ╰─ 🛑 @StaticCall cannot be applied to async function 'fetch': an async call is not a single call instruction that can be patched
+                            ✏️ remove 'async'
+            """
+        } fixes: {
+            """
+            @StaticCall
+            func fetch() -> Int { 1 }
+            """
+        } expansion: {
+            """
+            func fetch() -> Int {
+                _staticcallTrampoline_fetch()
+            }
+
+            /// The trampoline of `fetch()`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_fetch_da0c818cb4bb1484")
+            @inline(never)
+            func _staticcallTrampoline_fetch() -> Int {
+                typealias Function = @convention(thin) () -> Int
+                let w = _staticcallStorage_fetch.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _staticcallStorage_fetch.dispatch(w, register: _staticcallRegister_fetch) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    _ = c
+                    return Int(truncatingIfNeeded: c)
+                case .disabled:
+                    preconditionFailure("fetch() cannot be disabled")
+                }
+            }
+
+            /// The original body of `fetch()`: its default target.
+            func _staticcallDefault_fetch() -> Int {
+                1
+            }
+
+            let _staticcallStorage_fetch = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_fetch(_ f: @convention(thin) () -> Int) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_fetch() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_fetch, name: "fetch()",
+                    trampoline: _staticcallAddress_fetch({
+                            _staticcallTrampoline_fetch()
+                        }),
+                    defaultTarget: _staticcallAddress_fetch({
+                            _staticcallDefault_fetch()
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+            }
+
+            /// The key of `fetch()`, reached as `$fetch`.
+            struct _staticcallKey_fetch: Sendable {
+                /// The function type a target must have: `() -> Int`.
+                typealias Function = @convention(thin) () -> Int
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_fetch) {
+                        _staticcallRegister_fetch()
+                    }
+                }
+
+                /// Retargets every call site of `fetch()` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$fetch.update { other($0) }`.
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_fetch, to: _staticcallAddress_fetch(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_fetch) ?? _staticcallAddress_fetch({
+                            _staticcallTrampoline_fetch()
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_fetch)
+                }
+
+                /// Makes every call site load `value` instead of calling anything (a constant that no single
+                /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                /// of DEFINE_STATIC_CALL_RET0, generalised.
+                func update(returning value: Int) {
+                    registerIfNeeded()
+                    StaticCallRuntime.setConstant(_staticcallStorage_fetch, bits: UInt64(truncatingIfNeeded: value), width: .bits64)
+                }
+            }
+
+            /// The key of `fetch()`: `update`, `target`, `reset`, `update(returning:)`.
+            var $fetch: _staticcallKey_fetch {
+                _staticcallKey_fetch()
+            }
+            """
+        }
+    }
+
+    @Test func instanceMethodWithFixIt() {
+        assertMacro {
+            """
+            struct Pipeline {
+                @StaticCall
+                func stage(_ x: Int) -> Int { x }
+            }
+            """
+        } diagnostics: {
+            """
+            struct Pipeline {
+                @StaticCall
+                func stage(_ x: Int) -> Int { x }
+                     ┬────
+                     ╰─ 🛑 @StaticCall cannot be applied to instance method 'stage' of 'Pipeline': only global functions and static methods have one key for every call
+                        ✏️ make it a static method
+            }
+            """
+        } fixes: {
+            """
+            struct Pipeline {
+                @StaticCall
+                static func stage(_ x: Int) -> Int { x }
+            }
+            """
+        } expansion: {
+            """
+            struct Pipeline {
+                static func stage(_ x: Int) -> Int {
+                    _staticcallTrampoline_stage(x)
+                }
+
+                /// The trampoline of `stage(_:)`: every call site calls this, and the runtime patches
+                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+                /// callers alone (a call to such a symbol is a patchpoint to that pass).
+                @_silgen_name("__dtrace_staticcall_stage_135421d3dd868d50")
+                @inline(never)
+                static func _staticcallTrampoline_stage(_ a0: Int) -> Int {
+                    typealias Function = @convention(thin) (Int) -> Int
+                    let w = _staticcallStorage_stage.word
+                    if StaticCallStorage.isDirectTarget(w) {
+                        return unsafeBitCast(w, to: Function?.self)!(a0)
+                    }
+                    switch _staticcallStorage_stage.dispatch(w, register: _staticcallRegister_stage) {
+                    case let .call(p):
+                        return unsafeBitCast(p, to: Function?.self)!(a0)
+                    case let .constant(c):
+                        _ = c
+                        return Int(truncatingIfNeeded: c)
+                    case .disabled:
+                        preconditionFailure("stage(_:) cannot be disabled")
+                    }
+                }
+
+                /// The original body of `stage(_:)`: its default target.
+                static func _staticcallDefault_stage(_ x: Int) -> Int {
+                    x
+                }
+
+                static let _staticcallStorage_stage = StaticCallStorage()
+
+                @inline(never) static func _staticcallAddress_stage(_ f: @convention(thin) (Int) -> Int) -> UInt {
+                    unsafeBitCast(f, to: UInt.self)
+                }
+
+                @inline(never)
+                static func _staticcallRegister_stage() {
+                    StaticCallRuntime.register(
+                        _staticcallStorage_stage, name: "stage(_:)",
+                        trampoline: _staticcallAddress_stage({ a0 in
+                                _staticcallTrampoline_stage(a0)
+                            }),
+                        defaultTarget: _staticcallAddress_stage({ a0 in
+                                _staticcallDefault_stage(a0)
+                            }),
+                        capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+                }
+
+                /// The key of `stage(_:)`, reached as `$stage`.
+                struct _staticcallKey_stage: Sendable {
+                    /// The function type a target must have: `(Int) -> Int`.
+                    typealias Function = @convention(thin) (Int) -> Int
+
+                    init() {
+                    }
+
+                    private func registerIfNeeded() {
+                        if !StaticCallRuntime.isRegistered(_staticcallStorage_stage) {
+                            _staticcallRegister_stage()
+                        }
+                    }
+
+                    /// Retargets every call site of `stage(_:)` at `target`: the analogue of the kernel's
+                    /// static_call_update(). Pass a non-capturing closure: `$stage.update { other($0) }`.
+                    func update(_ target: Function) {
+                        registerIfNeeded()
+                        StaticCallRuntime.update(_staticcallStorage_stage, to: _staticcallAddress_stage(target))
+                    }
+
+                    /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                    /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                    // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                    @_disfavoredOverload
+                    func update(to target: Function) {
+                        update(target)
+                    }
+
+                    /// The current target as a function value: the analogue of static_call_query(). While the key
+                    /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                    var target: Function {
+                        let raw = StaticCallRuntime.target(_staticcallStorage_stage) ?? _staticcallAddress_stage({ a0 in
+                                _staticcallTrampoline_stage(a0)
+                            })
+                        return unsafeBitCast(raw, to: Function?.self)!
+                    }
+
+                    /// Back to the original body: the default target.
+                    func reset() {
+                        registerIfNeeded()
+                        StaticCallRuntime.reset(_staticcallStorage_stage)
+                    }
+
+                    /// Makes every call site load `value` instead of calling anything (a constant that no single
+                    /// 5-byte instruction loads stays a call to the trampoline, which returns it): the analogue
+                    /// of DEFINE_STATIC_CALL_RET0, generalised.
+                    func update(returning value: Int) {
+                        registerIfNeeded()
+                        StaticCallRuntime.setConstant(_staticcallStorage_stage, bits: UInt64(truncatingIfNeeded: value), width: .bits64)
+                    }
+                }
+
+                /// The key of `stage(_:)`: `update`, `target`, `reset`, `update(returning:)`.
+                static var $stage: _staticcallKey_stage {
+                    _staticcallKey_stage()
+                }
+            }
+            """
+        }
+    }
+
+    @Test func opaqueResultWithFixIt() {
+        assertMacro {
+            """
+            @StaticCall
+            func makeSequence() -> some Sequence { [1, 2] }
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            func makeSequence() -> some Sequence { [1, 2] }
+                                   ┬────────────
+                                   ╰─ 🛑 @StaticCall cannot be applied to 'makeSequence', which returns an opaque type: every target must return the same concrete type
+                                      ✏️ return an existential ('any') instead
+            """
+        } fixes: {
+            """
+            @StaticCall
+            func makeSequence() -> any Sequence { [1, 2] }
+            """
+        } expansion: {
+            """
+            func makeSequence() -> any Sequence {
+                _staticcallTrampoline_makeSequence()
+            }
+
+            /// The trampoline of `makeSequence()`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            @_silgen_name("__dtrace_staticcall_makeSequence_5b1fd0bc07a5b5d1")
+            @inline(never)
+            func _staticcallTrampoline_makeSequence() -> any Sequence {
+                typealias Function = @convention(thin) () -> any Sequence
+                let w = _staticcallStorage_makeSequence.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _staticcallStorage_makeSequence.dispatch(w, register: _staticcallRegister_makeSequence) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    _ = c
+                    preconditionFailure("makeSequence() has no constant state")
+                case .disabled:
+                    preconditionFailure("makeSequence() cannot be disabled")
+                }
+            }
+
+            /// The original body of `makeSequence()`: its default target.
+            func _staticcallDefault_makeSequence() -> any Sequence {
+                [1, 2]
+            }
+
+            let _staticcallStorage_makeSequence = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_makeSequence(_ f: @convention(thin) () -> any Sequence) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _staticcallRegister_makeSequence() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_makeSequence, name: "makeSequence()",
+                    trampoline: _staticcallAddress_makeSequence({
+                            _staticcallTrampoline_makeSequence()
+                        }),
+                    defaultTarget: _staticcallAddress_makeSequence({
+                            _staticcallDefault_makeSequence()
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+            }
+
+            /// The key of `makeSequence()`, reached as `$makeSequence`.
+            struct _staticcallKey_makeSequence: Sendable {
+                /// The function type a target must have: `() -> any Sequence`.
+                typealias Function = @convention(thin) () -> any Sequence
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_makeSequence) {
+                        _staticcallRegister_makeSequence()
+                    }
+                }
+
+                /// Retargets every call site of `makeSequence()` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$makeSequence.update { other($0) }`.
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_makeSequence, to: _staticcallAddress_makeSequence(target))
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value: the analogue of static_call_query(). While the key
+                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                var target: Function {
+                    let raw = StaticCallRuntime.target(_staticcallStorage_makeSequence) ?? _staticcallAddress_makeSequence({
+                            _staticcallTrampoline_makeSequence()
+                        })
+                    return unsafeBitCast(raw, to: Function?.self)!
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_makeSequence)
+                }
+            }
+
+            /// The key of `makeSequence()`: `update`, `target`, `reset`.
+            var $makeSequence: _staticcallKey_makeSequence {
+                _staticcallKey_makeSequence()
+            }
+            """
+        }
+    }
+
+    @Test func notAFunction() {
+        assertMacro {
+            """
+            @StaticCall
+            var hook = 1
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            ┬──────────
+            ╰─ 🛑 @StaticCall can only be attached to a global function or a static method
+            var hook = 1
+            """
+        }
+    }
+
+    @Test func variadicParameter() {
+        assertMacro {
+            """
+            @StaticCall
+            func sum(_ xs: Int...) -> Int { xs.reduce(0, +) }
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            func sum(_ xs: Int...) -> Int { xs.reduce(0, +) }
+                     ┬───────────
+                     ╰─ 🛑 @StaticCall cannot be applied to 'sum', which has a variadic parameter; take an array instead
+            """
+        }
+    }
+
+    @Test func methodOfAGenericType() {
+        assertMacro {
+            """
+            struct Box<T> {
+                @StaticCall
+                static func make() -> Int { 0 }
+            }
+            """
+        } diagnostics: {
+            """
+            struct Box<T> {
+                @StaticCall
+                static func make() -> Int { 0 }
+                            ┬───
+                            ╰─ 🛑 @StaticCall cannot be applied to 'make' in generic type 'Box': its key needs static storage, which generic types cannot have
+            }
+            """
+        }
+    }
+
+    @Test func unnamedParameter() {
+        assertMacro {
+            """
+            @StaticCall
+            func ignore(_: Int) {}
+            """
+        } diagnostics: {
+            """
+            @StaticCall
+            func ignore(_: Int) {}
+                        ┬─────
+                        ╰─ 🛑 @StaticCall needs every parameter of 'ignore' to have a name, so that the forwarder can pass it on
+            """
+        }
+    }
+}
+
+@Suite("@StaticKey expansions and diagnostics", .macros(["StaticKey": StaticKeyMacro.self]))
+struct StaticKeyMacroTests {
+    @Test func falseKey() {
+        assertMacro {
+            """
+            @StaticKey
+            public var tracingEnabled = false
+            """
+        } expansion: {
+            """
+            public var tracingEnabled {
+                get {
+                    _statickeyTrampoline_tracingEnabled()
+                }
+                set {
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_tracingEnabled, newValue)
+                }
+            }
+
+            /// The trampoline every read of `tracingEnabled` calls; the runtime patches those calls into
+            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f")
+            @inline(never)
+            func _statickeyTrampoline_tracingEnabled() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = _statickeyStorage_tracingEnabled.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _statickeyStorage_tracingEnabled.dispatch(w, register: _statickeyRegister_tracingEnabled) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    return c & 1 != 0
+                case .disabled:
+                    preconditionFailure("a static key is never disabled")
+                }
+            }
+
+            let _statickeyStorage_tracingEnabled = StaticCallStorage()
+
+            @inline(never) func _statickeyAddress_tracingEnabled(_ f: @convention(thin) () -> Bool) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _statickeyRegister_tracingEnabled() {
+                StaticCallRuntime.registerStaticKey(
+                    _statickeyStorage_tracingEnabled, name: "tracingEnabled",
+                    trampoline: _statickeyAddress_tracingEnabled({
+                            _statickeyTrampoline_tracingEnabled()
+                        }),
+                    defaultTarget: _statickeyAddress_tracingEnabled({
+                            false
+                        }),
+                    initialValue: false)
+            }
+
+            /// The key of the static key `tracingEnabled`, reached as `$tracingEnabled`.
+            public struct _statickeyKey_tracingEnabled: Sendable {
+                public init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_statickeyStorage_tracingEnabled) {
+                        _statickeyRegister_tracingEnabled()
+                    }
+                }
+
+                /// static_branch_enable(): every read site loads `true`.
+                public func enable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_tracingEnabled, true)
+                }
+
+                /// static_branch_disable(): every read site loads `false`.
+                public func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_tracingEnabled, false)
+                }
+
+                /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                public func increment() {
+                    registerIfNeeded()
+                    StaticCallRuntime.incrementStaticKey(_statickeyStorage_tracingEnabled)
+                }
+
+                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                public func decrement() {
+                    registerIfNeeded()
+                    StaticCallRuntime.decrementStaticKey(_statickeyStorage_tracingEnabled)
+                }
+
+                /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                public var count: Int {
+                    registerIfNeeded()
+                    return StaticCallRuntime.staticKeyCount(_statickeyStorage_tracingEnabled)
+                }
+            }
+
+            /// The key of `tracingEnabled`: `enable`, `disable`, `increment`, `decrement`, `count`.
+            public var $tracingEnabled: _statickeyKey_tracingEnabled {
+                _statickeyKey_tracingEnabled()
+            }
+            """
+        }
+    }
+
+    @Test func staticTrueKeyInAType() {
+        assertMacro {
+            """
+            enum Log {
+                @StaticKey
+                static var verbose = true
+            }
+            """
+        } expansion: {
+            """
+            enum Log {
+                static var verbose {
+                    get {
+                        _statickeyTrampoline_verbose()
+                    }
+                    set {
+                        StaticCallRuntime.setStaticKey(_statickeyStorage_verbose, newValue)
+                    }
+                }
+
+                /// The trampoline every read of `verbose` calls; the runtime patches those calls into
+                /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+                @_silgen_name("__dtrace_staticcall_key_verbose_15fd96cdc20681a7")
+                @inline(never)
+                static func _statickeyTrampoline_verbose() -> Bool {
+                    typealias Function = @convention(thin) () -> Bool
+                    let w = _statickeyStorage_verbose.word
+                    if StaticCallStorage.isDirectTarget(w) {
+                        return unsafeBitCast(w, to: Function?.self)!()
+                    }
+                    switch _statickeyStorage_verbose.dispatch(w, register: _statickeyRegister_verbose) {
+                    case let .call(p):
+                        return unsafeBitCast(p, to: Function?.self)!()
+                    case let .constant(c):
+                        return c & 1 != 0
+                    case .disabled:
+                        preconditionFailure("a static key is never disabled")
+                    }
+                }
+
+                static let _statickeyStorage_verbose = StaticCallStorage()
+
+                @inline(never) static func _statickeyAddress_verbose(_ f: @convention(thin) () -> Bool) -> UInt {
+                    unsafeBitCast(f, to: UInt.self)
+                }
+
+                @inline(never)
+                static func _statickeyRegister_verbose() {
+                    StaticCallRuntime.registerStaticKey(
+                        _statickeyStorage_verbose, name: "verbose",
+                        trampoline: _statickeyAddress_verbose({
+                                _statickeyTrampoline_verbose()
+                            }),
+                        defaultTarget: _statickeyAddress_verbose({
+                                true
+                            }),
+                        initialValue: true)
+                }
+
+                /// The key of the static key `verbose`, reached as `$verbose`.
+                struct _statickeyKey_verbose: Sendable {
+                    init() {
+                    }
+
+                    private func registerIfNeeded() {
+                        if !StaticCallRuntime.isRegistered(_statickeyStorage_verbose) {
+                            _statickeyRegister_verbose()
+                        }
+                    }
+
+                    /// static_branch_enable(): every read site loads `true`.
+                    func enable() {
+                        registerIfNeeded()
+                        StaticCallRuntime.setStaticKey(_statickeyStorage_verbose, true)
+                    }
+
+                    /// static_branch_disable(): every read site loads `false`.
+                    func disable() {
+                        registerIfNeeded()
+                        StaticCallRuntime.setStaticKey(_statickeyStorage_verbose, false)
+                    }
+
+                    /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                    func increment() {
+                        registerIfNeeded()
+                        StaticCallRuntime.incrementStaticKey(_statickeyStorage_verbose)
+                    }
+
+                    /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                    func decrement() {
+                        registerIfNeeded()
+                        StaticCallRuntime.decrementStaticKey(_statickeyStorage_verbose)
+                    }
+
+                    /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                    var count: Int {
+                        registerIfNeeded()
+                        return StaticCallRuntime.staticKeyCount(_statickeyStorage_verbose)
+                    }
+                }
+
+                /// The key of `verbose`: `enable`, `disable`, `increment`, `decrement`, `count`.
+                static var $verbose: _statickeyKey_verbose {
+                    _statickeyKey_verbose()
+                }
+            }
+            """
+        }
+    }
+
+    @Test func letWithFixIt() {
+        assertMacro {
+            """
+            @StaticKey
+            let flag = false
+            """
+        } diagnostics: {
+            """
+            @StaticKey
+            let flag = false
+            ┬──
+            ╰─ 🛑 @StaticKey 'flag' must be a 'var': a static key is changed at run time
+               ✏️ replace 'let' with 'var'
+            """
+        } fixes: {
+            """
+            @StaticKey
+            var flag = false
+            """
+        } expansion: {
+            """
+            var flag {
+                get {
+                    _statickeyTrampoline_flag()
+                }
+                set {
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, newValue)
+                }
+            }
+
+            /// The trampoline every read of `flag` calls; the runtime patches those calls into
+            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
+            @inline(never)
+            func _statickeyTrampoline_flag() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = _statickeyStorage_flag.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _statickeyStorage_flag.dispatch(w, register: _statickeyRegister_flag) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    return c & 1 != 0
+                case .disabled:
+                    preconditionFailure("a static key is never disabled")
+                }
+            }
+
+            let _statickeyStorage_flag = StaticCallStorage()
+
+            @inline(never) func _statickeyAddress_flag(_ f: @convention(thin) () -> Bool) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _statickeyRegister_flag() {
+                StaticCallRuntime.registerStaticKey(
+                    _statickeyStorage_flag, name: "flag",
+                    trampoline: _statickeyAddress_flag({
+                            _statickeyTrampoline_flag()
+                        }),
+                    defaultTarget: _statickeyAddress_flag({
+                            false
+                        }),
+                    initialValue: false)
+            }
+
+            /// The key of the static key `flag`, reached as `$flag`.
+            struct _statickeyKey_flag: Sendable {
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_statickeyStorage_flag) {
+                        _statickeyRegister_flag()
+                    }
+                }
+
+                /// static_branch_enable(): every read site loads `true`.
+                func enable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, true)
+                }
+
+                /// static_branch_disable(): every read site loads `false`.
+                func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, false)
+                }
+
+                /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                func increment() {
+                    registerIfNeeded()
+                    StaticCallRuntime.incrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                func decrement() {
+                    registerIfNeeded()
+                    StaticCallRuntime.decrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                var count: Int {
+                    registerIfNeeded()
+                    return StaticCallRuntime.staticKeyCount(_statickeyStorage_flag)
+                }
+            }
+
+            /// The key of `flag`: `enable`, `disable`, `increment`, `decrement`, `count`.
+            var $flag: _statickeyKey_flag {
+                _statickeyKey_flag()
+            }
+            """
+        }
+    }
+
+    @Test func nonBoolWithFixIt() {
+        assertMacro {
+            """
+            @StaticKey
+            var level: Int = 0
+            """
+        } diagnostics: {
+            """
+            @StaticKey
+            var level: Int = 0
+                       ┬──
+                       ╰─ 🛑 @StaticKey 'level' must be a Bool, not 'Int': call sites load true or false
+                          ✏️ make it a Bool, initially false
+            """
+        } fixes: {
+            """
+            @StaticKey
+            var level: Bool = false
+            """
+        } expansion: {
+            """
+            var level: Bool {
+                get {
+                    _statickeyTrampoline_level()
+                }
+                set {
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_level, newValue)
+                }
+            }
+
+            /// The trampoline every read of `level` calls; the runtime patches those calls into
+            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            @_silgen_name("__dtrace_staticcall_key_level_1e89fc497de8a59e")
+            @inline(never)
+            func _statickeyTrampoline_level() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = _statickeyStorage_level.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _statickeyStorage_level.dispatch(w, register: _statickeyRegister_level) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    return c & 1 != 0
+                case .disabled:
+                    preconditionFailure("a static key is never disabled")
+                }
+            }
+
+            let _statickeyStorage_level = StaticCallStorage()
+
+            @inline(never) func _statickeyAddress_level(_ f: @convention(thin) () -> Bool) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _statickeyRegister_level() {
+                StaticCallRuntime.registerStaticKey(
+                    _statickeyStorage_level, name: "level",
+                    trampoline: _statickeyAddress_level({
+                            _statickeyTrampoline_level()
+                        }),
+                    defaultTarget: _statickeyAddress_level({
+                            false
+                        }),
+                    initialValue: false)
+            }
+
+            /// The key of the static key `level`, reached as `$level`.
+            struct _statickeyKey_level: Sendable {
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_statickeyStorage_level) {
+                        _statickeyRegister_level()
+                    }
+                }
+
+                /// static_branch_enable(): every read site loads `true`.
+                func enable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_level, true)
+                }
+
+                /// static_branch_disable(): every read site loads `false`.
+                func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_level, false)
+                }
+
+                /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                func increment() {
+                    registerIfNeeded()
+                    StaticCallRuntime.incrementStaticKey(_statickeyStorage_level)
+                }
+
+                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                func decrement() {
+                    registerIfNeeded()
+                    StaticCallRuntime.decrementStaticKey(_statickeyStorage_level)
+                }
+
+                /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                var count: Int {
+                    registerIfNeeded()
+                    return StaticCallRuntime.staticKeyCount(_statickeyStorage_level)
+                }
+            }
+
+            /// The key of `level`: `enable`, `disable`, `increment`, `decrement`, `count`.
+            var $level: _statickeyKey_level {
+                _statickeyKey_level()
+            }
+            """
+        }
+    }
+
+    @Test func computedProperty() {
+        assertMacro {
+            """
+            @StaticKey
+            var flag: Bool { true }
+            """
+        } diagnostics: {
+            """
+            @StaticKey
+            var flag: Bool { true }
+                ┬───
+                ╰─ 🛑 @StaticKey cannot be applied to computed property 'flag': the key is the storage
+            """
+        }
+    }
+
+    @Test func missingInitialValueWithFixIt() {
+        assertMacro {
+            """
+            @StaticKey
+            var flag: Bool
+            """
+        } diagnostics: {
+            """
+            @StaticKey
+            var flag: Bool
+                ┬───
+                ╰─ 🛑 @StaticKey 'flag' needs an initial value, 'false' or 'true' (DEFINE_STATIC_KEY_FALSE/TRUE)
+                   ✏️ start disabled ('= false')
+            """
+        } fixes: {
+            """
+            @StaticKey
+            var flag: Bool = false
+            """
+        } expansion: {
+            """
+            var flag: Bool {
+                get {
+                    _statickeyTrampoline_flag()
+                }
+                set {
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, newValue)
+                }
+            }
+
+            /// The trampoline every read of `flag` calls; the runtime patches those calls into
+            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
+            @inline(never)
+            func _statickeyTrampoline_flag() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                let w = _statickeyStorage_flag.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                switch _statickeyStorage_flag.dispatch(w, register: _statickeyRegister_flag) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!()
+                case let .constant(c):
+                    return c & 1 != 0
+                case .disabled:
+                    preconditionFailure("a static key is never disabled")
+                }
+            }
+
+            let _statickeyStorage_flag = StaticCallStorage()
+
+            @inline(never) func _statickeyAddress_flag(_ f: @convention(thin) () -> Bool) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            @inline(never)
+            func _statickeyRegister_flag() {
+                StaticCallRuntime.registerStaticKey(
+                    _statickeyStorage_flag, name: "flag",
+                    trampoline: _statickeyAddress_flag({
+                            _statickeyTrampoline_flag()
+                        }),
+                    defaultTarget: _statickeyAddress_flag({
+                            false
+                        }),
+                    initialValue: false)
+            }
+
+            /// The key of the static key `flag`, reached as `$flag`.
+            struct _statickeyKey_flag: Sendable {
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_statickeyStorage_flag) {
+                        _statickeyRegister_flag()
+                    }
+                }
+
+                /// static_branch_enable(): every read site loads `true`.
+                func enable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, true)
+                }
+
+                /// static_branch_disable(): every read site loads `false`.
+                func disable() {
+                    registerIfNeeded()
+                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, false)
+                }
+
+                /// static_key_slow_inc(): counted enables; the key is true while the count is above zero.
+                func increment() {
+                    registerIfNeeded()
+                    StaticCallRuntime.incrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                func decrement() {
+                    registerIfNeeded()
+                    StaticCallRuntime.decrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
+                var count: Int {
+                    registerIfNeeded()
+                    return StaticCallRuntime.staticKeyCount(_statickeyStorage_flag)
+                }
+            }
+
+            /// The key of `flag`: `enable`, `disable`, `increment`, `decrement`, `count`.
+            var $flag: _statickeyKey_flag {
+                _statickeyKey_flag()
+            }
+            """
+        }
+    }
+
+    @Test func notALiteral() {
+        assertMacro {
+            """
+            @StaticKey
+            var flag = ProcessInfo.processInfo.arguments.isEmpty
+            """
+        } diagnostics: {
+            """
+            @StaticKey
+            var flag = ProcessInfo.processInfo.arguments.isEmpty
+                       ┬────────────────────────────────────────
+                       ╰─ 🛑 @StaticKey 'flag' must be initialised with the literal 'false' or 'true'
+            """
+        }
+    }
+
+    @Test func instanceProperty() {
+        assertMacro {
+            """
+            struct Config {
+                @StaticKey
+                var flag = false
+            }
+            """
+        } diagnostics: {
+            """
+            struct Config {
+                @StaticKey
+                var flag = false
+                    ┬───
+                    ╰─ 🛑 @StaticKey cannot be applied to instance property 'flag' of 'Config': make it 'static'
+            }
+            """
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import StaticCall
+import Testing
+
+@Suite("@StaticCall through the macros (debug build, this process)", .serialized)
+struct MacroBehaviourTests {
+    @Test func updateRetargetsAndResetRestores() {
+        #expect(macroScale(2) == 6)
+        $macroScale.update { $0 &* 5 }
+        #expect(macroScale(2) == 10)
+        $macroScale.reset()
+        #expect(macroScale(2) == 6)
+    }
+
+    @Test func voidKeyDisablesAndReEnables() {
+        var n = 0
+        macroHook(&n)
+        #expect(n == 1 && $macroHook.isEnabled)
+        $macroHook.disable()
+        macroHook(&n)
+        #expect(n == 1 && !$macroHook.isEnabled)
+        $macroHook.update { $0 += 10 }
+        macroHook(&n)
+        #expect(n == 11 && $macroHook.isEnabled)
+        $macroHook.reset()
+    }
+
+    @Test func constantsAtTheEdges() {
+        for v in [0, 1, -1, Int(Int32.max), Int(UInt32.max), 1 << 40, Int.min, Int.max] {
+            $macroScale.update(returning: v)
+            #expect(macroScale(7) == v)
+        }
+        $macroScale.reset()
+        $macroFlag.update(returning: true)
+        #expect(macroFlag())
+        $macroFlag.update(returning: false)
+        #expect(!macroFlag())
+    }
+
+    @Test func targetQueriesTheCurrentFunction() {
+        $macroScale.update { $0 &+ 1 }
+        let f = $macroScale.target
+        #expect(f(41) == 42)
+        $macroScale.reset()
+        #expect($macroScale.target(2) == 6)
+    }
+
+    @Test func reportNamesTheKeyAndCountsUpdates() {
+        $macroScale.update { $0 &- 1 }
+        $macroScale.reset()
+        let key = StaticCalls.report()["macroScale(_:)"]
+        #expect(key != nil)
+        #expect((key?.updates ?? 0) >= 2)
+        #expect((key?.sitesFound ?? 0) >= 1)
+        if StaticCalls.mode == .inline { #expect(key?.sitesPatched == key?.sitesFound) }
+    }
+
+    @Test func batchAppliesEverythingAtOnce() {
+        var n = 0
+        StaticCalls.batch {
+            $macroScale.update { $0 &* 100 }
+            $macroHook.disable()
+        }
+        macroHook(&n)
+        #expect(macroScale(2) == 200 && n == 0)
+        StaticCalls.batch {
+            $macroScale.reset()
+            $macroHook.reset()
+        }
+        #expect(macroScale(2) == 6)
+        #expect(throws: Never.self) { try StaticCalls.patchAll() }
+    }
+}
+
+@Suite("@StaticKey through the macros (debug build, this process)", .serialized)
+struct StaticKeyBehaviourTests {
+    @Test func readsFollowAssignmentsAndCounts() {
+        #expect(!macroTracing && macroLogging)
+        macroTracing = true
+        #expect(macroTracing && $macroTracing.count == 1)
+        $macroTracing.disable()
+        #expect(!macroTracing && $macroTracing.count == 0)
+        $macroTracing.increment()
+        $macroTracing.increment()
+        #expect(macroTracing && $macroTracing.count == 2)
+        $macroTracing.decrement()
+        #expect(macroTracing)
+        $macroTracing.decrement()
+        #expect(!macroTracing)
+        $macroLogging.disable()
+        #expect(!macroLogging)
+        $macroLogging.enable()
+        #expect(macroLogging)
+        let key = StaticCalls.report()["macroTracing"]
+        #expect(key?.target == "<constant 0>")
+    }
+}
