@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "staticcall", targets: ["staticcall"]),
         .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
         .executable(name: "staticcall-measure", targets: ["Measure"]),
+        .executable(name: "staticcall-macro-integration", targets: ["MacroMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,12 @@ let package = Package(
             dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode"],
             path: "IntegrationTests/Main"
         ),
+
+        // A program written from DESIGN.md §1 with the macros: a key in one library, called from a second
+        // library and from the executable, which updates it.
+        .target(name: "MacroLib", dependencies: ["StaticCall"], path: "IntegrationTests/MacroLib"),
+        .target(name: "MacroUser", dependencies: ["MacroLib"], path: "IntegrationTests/MacroUser"),
+        .executableTarget(name: "MacroMain", dependencies: ["StaticCall", "MacroLib", "MacroUser"], path: "IntegrationTests/MacroMain"),
 
         // Measurement program for the engine's speed claims (callgrind, update latency, discovery).
         .executableTarget(name: "Measure", dependencies: ["StaticCall"], path: "IntegrationTests/Measure"),

@@ -205,11 +205,13 @@ func stress() {
     let stop = Atomic<Bool>(false)
     let wrong = Atomic<Int>(0)
     let calls = Atomic<Int>(0)
+    let started = Atomic<Int>(0)
     var workers: [Worker] = []
     for w in 0..<2 {
         let worker = Worker {
             var i = w
             var local = 0
+            started.wrappingAdd(1, ordering: .relaxed)
             while !stop.load(ordering: .relaxed) {
                 for _ in 0..<100 {
                     i &+= 1
@@ -227,6 +229,9 @@ func stress() {
         worker.start()
         workers.append(worker)
     }
+    // Updates start only once both threads are calling (indirect-mode updates are fast enough to
+    // finish before a thread is scheduled otherwise).
+    while started.load(ordering: .relaxed) < workers.count || calls.load(ordering: .relaxed) == 0 { sched_yield() }
     for n in 0..<iterations {
         switch n % 6 {
         case 0: ScaleKey.update { times5($0) }

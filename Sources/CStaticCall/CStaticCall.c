@@ -271,6 +271,12 @@ int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *),
     return dl_iterate_phdr(iterate_one, &c);
 }
 
+/* Why C: a function with a known, fixed body whose address Swift can take without a thin conversion. */
+__attribute__((noinline, used)) static long return_0(void) { return 0; }
+__attribute__((noinline, used)) static long return_1(void) { return 1; }
+uintptr_t cstaticcall_return_0_address(void) { return (uintptr_t)&return_0; }
+uintptr_t cstaticcall_return_1_address(void) { return (uintptr_t)&return_1; }
+
 /* Why C: prctl is variadic. */
 int cstaticcall_refuse_exec_gain(void) {
     return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
@@ -288,6 +294,8 @@ int cstaticcall_membarrier_register_sync_core(void) { return ENOSYS; }
 int cstaticcall_membarrier_sync_core(void) { return ENOSYS; }
 int cstaticcall_shadow_stack_enabled(void) { return 0; }
 uintptr_t cstaticcall_probe_address(void) { return 0; }
+uintptr_t cstaticcall_return_0_address(void) { return 0; }
+uintptr_t cstaticcall_return_1_address(void) { return 0; }
 int cstaticcall_refuse_exec_gain(void) { return ENOSYS; }
 int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) { (void)body; (void)context; return 0; }
 #endif

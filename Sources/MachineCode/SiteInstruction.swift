@@ -103,7 +103,11 @@ public enum SiteInstruction: Equatable, Sendable, CustomStringConvertible {
 public enum SitePlanner {
     /// The instruction a site of `kind` at `site` should hold when its key is in `state`, and, when
     /// that is the trampoline itself rather than the state inline, why.
-    public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64) -> (SiteInstruction, reason: String?) {
+    ///
+    /// `constantFunctions` maps a value of `%rax` to a function that returns it: a tail site of a key
+    /// holding that constant jumps there (one instruction) instead of staying on the trampoline.
+    public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64,
+                            constantFunctions: [UInt64: UInt64] = [:]) -> (SiteInstruction, reason: String?) {
         let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
         switch state {
         case let .target(target):
@@ -113,8 +117,11 @@ public enum SitePlanner {
         case .disabled:
             return (kind == .call ? .nop : .ret, nil)
         case let .constant(bits, width):
-            guard kind == .call else { return (viaTrampoline, "a tail site cannot return a constant in one instruction") }
             let rax = width == .bits64 ? bits : bits & 0xffff_ffff
+            guard kind == .call else {
+                if let f = constantFunctions[rax], SiteInstruction.jump(f).encode(at: site) != nil { return (.jump(f), nil) }
+                return (viaTrampoline, "a tail site cannot return the constant \(Int64(bitPattern: bits)) in one instruction")
+            }
             let insn = SiteInstruction.loadConstant(rax)
             if insn.encode(at: site) == nil { return (viaTrampoline, "constant \(Int64(bitPattern: bits)) needs more than one 5-byte instruction") }
             return (insn, nil)

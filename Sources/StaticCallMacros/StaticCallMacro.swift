@@ -126,6 +126,9 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         let s = m.staticPrefix
         // Peers stay inside the module; only the key is visible at the function's (or `updatable:`'s) level.
         let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
+        // A public forwarder may be inlined into other modules (cross-module optimization), whose call
+        // sites then call the trampoline directly, where they can be patched.
+        let trampolineAccess = (m.access == "public" || m.access == "package" || m.access == "open") ? "@usableFromInline " : peerAccess
         let keyAccessWord = updatableAccess(node) ?? m.access
         let keyAccess = keyAccessWord.map { $0 + " " } ?? ""
         let memberAccess = (keyAccessWord == "private" || keyAccessWord == "fileprivate") ? "" : keyAccess
@@ -154,7 +157,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             /// callers alone (a call to such a symbol is a patchpoint to that pass).
             @_silgen_name("\(raw: symbol)")
             @inline(never)
-            \(raw: peerAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
+            \(raw: trampolineAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
                 typealias Function = \(raw: thin)
                 let w = \(raw: storage).word
                 if StaticCallStorage.isDirectTarget(w) {

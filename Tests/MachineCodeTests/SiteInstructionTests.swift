@@ -63,8 +63,10 @@ struct SiteInstructionTests {
         #expect(SitePlanner.plan(.constant(UInt64.max, .bits32), kind: .call, site: site, trampoline: tramp).0 == .loadConstant(0xffff_ffff))
         let far = SitePlanner.plan(.target(site + (1 << 33)), kind: .call, site: site, trampoline: tramp)
         #expect(far.0 == .call(tramp) && far.reason?.contains("rel32") == true)
-        let tailConstant = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp)
+        let tailConstant = SitePlanner.plan(.constant(2, .bits8), kind: .tail, site: site, trampoline: tramp)
         #expect(tailConstant.0 == .jump(tramp) && tailConstant.reason != nil)
+        let tailOne = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp, constantFunctions: [1: site + 0x500])
+        #expect(tailOne.0 == .jump(site + 0x500) && tailOne.reason == nil)
         let wide = SitePlanner.plan(.constant(1 << 40, .bits64), kind: .call, site: site, trampoline: tramp)
         #expect(wide.0 == .call(tramp) && wide.reason?.contains("more than one") == true)
     }

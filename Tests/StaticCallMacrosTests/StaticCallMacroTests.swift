@@ -266,7 +266,7 @@ struct StaticCallExpansionTests {
             /// callers alone (a call to such a symbol is a patchpoint to that pass).
             @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389")
             @inline(never)
-            func _staticcallTrampoline_tracing() -> Bool {
+            @usableFromInline func _staticcallTrampoline_tracing() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = _staticcallStorage_tracing.word
                 if StaticCallStorage.isDirectTarget(w) {
@@ -619,7 +619,7 @@ struct StaticCallExpansionTests {
             /// callers alone (a call to such a symbol is a patchpoint to that pass).
             @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0")
             @inline(never)
-            func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
+            @usableFromInline func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
                 typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
                 let w = _staticcallStorage_allocate.word
                 if StaticCallStorage.isDirectTarget(w) {
@@ -712,10 +712,7 @@ struct StaticCallExpansionTests {
             """
         }
     }
-}
 
-@Suite("@StaticCall diagnostics", .macros(["StaticCall": StaticCallMacro.self]))
-struct StaticCallDiagnosticTests {
     @Test func genericFunction() {
         assertMacro {
             """

@@ -6,14 +6,17 @@ import Testing
 enum IntegrationBinary {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let path: Result<String, BuildError> = {
-        if let given = ProcessInfo.processInfo.environment["STATICCALL_INTEGRATION_BIN"] { return .success(given) }
+    static let path: Result<String, BuildError> = build("staticcall-integration", override: "STATICCALL_INTEGRATION_BIN")
+    static let macroProgramPath: Result<String, BuildError> = build("staticcall-macro-integration", override: "STATICCALL_MACRO_INTEGRATION_BIN")
+
+    static func build(_ product: String, override: String) -> Result<String, BuildError> {
+        if let given = ProcessInfo.processInfo.environment[override] { return .success(given) }
         let scratch = packageRoot.appendingPathComponent(".build-release").path
         let result = runProcess("/usr/bin/env", ["swift", "build", "-c", "release", "--scratch-path", scratch,
-                                                 "--package-path", packageRoot.path, "--product", "staticcall-integration"], environment: [:])
+                                                 "--package-path", packageRoot.path, "--product", product], environment: [:])
         guard result.status == 0 else { return .failure(BuildError(output: result.output)) }
-        return .success(scratch + "/release/staticcall-integration")
-    }()
+        return .success(scratch + "/release/" + product)
+    }
 
     struct BuildError: Error, CustomStringConvertible {
         var output: String
@@ -79,6 +82,23 @@ struct IntegrationTests {
     @Test(arguments: cases)
     func integrationProgramPasses(_ c: IntegrationCase) throws {
         let binary = try IntegrationBinary.path.get()
+        let result = runProcess(binary, c.arguments, environment: c.environment)
+        let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
+        #expect(result.status == 0, "exit \(result.status)\n\(result.output.suffix(4000))")
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        #expect(result.output.contains(" passed, 0 failed"), "\(result.output.suffix(2000))")
+    }
+
+    static let macroCases: [IntegrationCase] = [
+        IntegrationCase(name: "the DESIGN.md §1 program through the macros, three modules, two calling threads (inline)",
+                        arguments: [], environment: [:]),
+        IntegrationCase(name: "the DESIGN.md §1 program under STATICCALL_MODE=indirect",
+                        arguments: [], environment: ["STATICCALL_MODE": "indirect"]),
+    ]
+
+    @Test(arguments: macroCases)
+    func macroProgramPasses(_ c: IntegrationCase) throws {
+        let binary = try IntegrationBinary.macroProgramPath.get()
         let result = runProcess(binary, c.arguments, environment: c.environment)
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
         #expect(result.status == 0, "exit \(result.status)\n\(result.output.suffix(4000))")

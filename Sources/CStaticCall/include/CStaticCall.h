@@ -72,6 +72,12 @@ typedef struct cstaticcall_object {
 /// Calls `body` for every loaded object (dl_iterate_phdr). Returns what the last call returned.
 int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *object, void *context), void *context);
 
+/// Functions that return 0 and 1 (in %rax, so also for Bool and every integer width): the targets of
+/// tail sites whose key holds the constant 0 or 1 (`jmp cstaticcall_return_1` where a tail site cannot
+/// load a constant and return in one instruction).
+uintptr_t cstaticcall_return_0_address(void);
+uintptr_t cstaticcall_return_1_address(void);
+
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
 int cstaticcall_refuse_exec_gain(void);
 

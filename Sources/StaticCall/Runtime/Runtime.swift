@@ -257,7 +257,8 @@ final class Runtime: @unchecked Sendable {
         let trampoline = record.trampoline ?? 0
         let original = SiteInstruction.recognise(site.original, at: site.address) ?? .call(trampoline)
         if let problem = record.problem { return (original, site.original, problem) }
-        let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline)
+        let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
+                                                     constantFunctions: Self.constantFunctions)
         guard let bytes = instruction.encode(at: site.address) else { return (original, site.original, "cannot encode \(instruction)") }
         return (instruction, bytes, reason)
     }
@@ -394,6 +395,14 @@ final class Runtime: @unchecked Sendable {
                                     emulatedTraps: Int(cstaticcall_emulated_traps()), lateTraps: Int(cstaticcall_late_traps()))
         }
     }
+
+    /// Functions returning 0 and 1, for tail sites of keys that hold those constants.
+    static let constantFunctions: [UInt64: UInt64] = {
+        var f: [UInt64: UInt64] = [:]
+        if cstaticcall_return_0_address() != 0 { f[0] = UInt64(cstaticcall_return_0_address()) }
+        if cstaticcall_return_1_address() != 0 { f[1] = UInt64(cstaticcall_return_1_address()) }
+        return f
+    }()
 
     static func render(_ bits: UInt64, _ width: ConstantWidth) -> String {
         switch width {

@@ -1,0 +1,172 @@
+// A program written from DESIGN.md §1 only, release-built: every line of the public API, through the
+// macros, with the cross-module key above and two threads calling while the keys change.
+#if canImport(Glibc)
+import Glibc
+#endif
+import MacroLib
+import MacroUser
+import StaticCall
+import Synchronization
+
+nonisolated(unsafe) var passed = 0
+nonisolated(unsafe) var failed = 0
+func check(_ condition: Bool, _ what: String) {
+    if condition { passed += 1; print("PASS: \(what)") } else { failed += 1; print("FAIL: \(what)") }
+}
+
+struct Packet: ~Copyable {
+    var length: Int
+}
+
+// DEFINE_STATIC_CALL_NULL + static_call_cond(): only for non-throwing functions returning Void.
+@StaticCall
+func onPacket(_ p: borrowing Packet) {}
+
+// DEFINE_STATIC_CALL_RET0, generalised.
+@StaticCall
+func maxBatch() -> Int { 64 }
+
+let seen = Atomic<Int>(0)
+
+@inline(never) func countingHook(_ p: borrowing Packet) { seen.wrappingAdd(p.length, ordering: .relaxed) }
+@inline(never) func avx2Checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { wideChecksum(bytes) }
+
+@inline(never) func checksumInMain(_ bytes: UnsafeRawBufferPointer) -> UInt32 { checksum(bytes) &+ 3 }
+@inline(never) func process(_ length: Int) { onPacket(Packet(length: length)) }
+@inline(never) func batchSize() -> Int { maxBatch() }
+@inline(never) func traced() -> Bool { tracingEnabled }
+
+let data: [UInt8] = Array(0..<64)
+data.withUnsafeBytes { buffer in
+    let scalar = scalarChecksum(buffer)
+    let wide = wideChecksum(buffer)
+
+    // static_call(): an ordinary Swift call, from three modules.
+    let c = checksum(buffer)
+    check(c == scalar && checksumInLibrary(buffer) == scalar &+ 1 && checksumInSecondLibrary(buffer) == scalar &+ 2
+          && checksumInMain(buffer) == scalar &+ 3, "checksum(buffer) calls the body from every module")
+
+    // static_call_update() with a non-capturing closure.
+    $checksum.update { avx2Checksum($0) }
+    check(checksum(buffer) == wide && checksumInLibrary(buffer) == wide &+ 1 && checksumInSecondLibrary(buffer) == wide &+ 2
+          && checksumInMain(buffer) == wide &+ 3, "$checksum.update { avx2Checksum($0) } retargets every module's sites")
+    let t = $checksum.target                                       // static_call_query()
+    check(t(buffer) == wide, "$checksum.target is the current target")
+    let key = StaticCalls.report()["checksum(_:)"]
+    #if DEBUG
+    // -Onone inlines nothing: the only site is inside the forwarder (and the closure is not a bare jump).
+    let expectedSites = 1
+    #else
+    // -O: the forwarder is inlined into each module's caller (cross-module optimization), so each
+    // module has its own site; the closure `{ avx2Checksum($0) }` is a bare jump, followed to its target.
+    let expectedSites = 3
+    if StaticCalls.mode == .inline { check(key!.target.contains("avx2Checksum") || key!.target.contains("wideChecksum"), "report names the followed target (\(key!.target))") }
+    #endif
+    check(key != nil && key!.sitesFound >= expectedSites, "checksum(_:) sites found (\(key?.sitesFound ?? 0), expected at least \(expectedSites))")
+    if StaticCalls.mode == .inline {
+        check(key!.sitesPatched == key!.sitesFound, "every checksum site patched (\(key!.sitesPatched)/\(key!.sitesFound); \(key!.unpatched.map(\.reason)))")
+    }
+    $checksum.reset()
+    check(checksum(buffer) == scalar && checksumInSecondLibrary(buffer) == scalar &+ 2, "$checksum.reset() restores the body")
+}
+
+// disable(): every call site becomes a NOP.
+$onPacket.update { countingHook($0) }
+process(5)
+check(seen.load(ordering: .relaxed) == 5, "onPacket retargeted")
+$onPacket.disable()
+process(7)
+check(seen.load(ordering: .relaxed) == 5 && !$onPacket.isEnabled, "$onPacket.disable(): the call does nothing, isEnabled is false")
+$onPacket.update { countingHook($0) }
+process(1)
+check(seen.load(ordering: .relaxed) == 6 && $onPacket.isEnabled, "NOP -> call again")
+
+// update(returning:): constants at the edges.
+for value in [0, 1, -1, Int(Int32.max), Int(UInt32.max), 1 << 40, Int.min, Int.max, 128] {
+    $maxBatch.update(returning: value)
+    check(batchSize() == value && maxBatch() == value, "$maxBatch.update(returning: \(value))")
+}
+$maxBatch.reset()
+check(batchSize() == 64, "$maxBatch.reset()")
+
+// Static keys.
+check(!traced(), "tracingEnabled starts false")
+tracingEnabled = true
+check(traced(), "tracingEnabled = true")
+$tracingEnabled.disable()
+check(!traced(), "$tracingEnabled.disable()")
+$tracingEnabled.enable()
+check(traced(), "$tracingEnabled.enable()")
+$tracingEnabled.disable()
+$tracingEnabled.increment()
+$tracingEnabled.increment()
+$tracingEnabled.decrement()
+check(traced(), "counted: enabled while the count is above zero")
+$tracingEnabled.decrement()
+check(!traced(), "counted: disabled at zero")
+
+// Many updates, one patch transaction.
+StaticCalls.batch {
+    $checksum.update { avx2Checksum($0) }
+    $onPacket.disable()
+}
+data.withUnsafeBytes { check(checksum($0) == wideChecksum($0), "batch applied the checksum update") }
+process(100)
+check(seen.load(ordering: .relaxed) == 6, "batch applied the disable")
+
+// Two threads call while the main thread cycles targets, NOP and constants.
+final class Caller: @unchecked Sendable {
+    var thread = pthread_t()
+    let stop: UnsafePointer<Atomic<Bool>>
+    var wrong = 0
+    var calls = 0
+    init(stop: UnsafePointer<Atomic<Bool>>) { self.stop = stop }
+    func start() {
+        pthread_create(&thread, nil, { ctx in
+            let me = Unmanaged<Caller>.fromOpaque(ctx!).takeUnretainedValue()
+            let bytes: [UInt8] = Array(0..<32)
+            bytes.withUnsafeBytes { buffer in
+                let valid: Set<UInt32> = [scalarChecksum(buffer), wideChecksum(buffer)]
+                while !me.stop.pointee.load(ordering: .relaxed) {
+                    if !valid.contains(checksumInMain(buffer) &- 3) { me.wrong += 1 }
+                    let b = batchSize()
+                    if b != 64 && b != 128 && b != -1 { me.wrong += 1 }
+                    process(0)
+                    _ = traced()
+                    me.calls += 4
+                }
+            }
+            return nil
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+    func join() { pthread_join(thread, nil) }
+}
+let stop = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: 1)
+stop.initialize(to: Atomic(false))
+let callers = [Caller(stop: stop), Caller(stop: stop)]
+callers.forEach { $0.start() }
+for n in 0..<10_000 {
+    switch n % 4 {
+    case 0: $checksum.update { avx2Checksum($0) }; $maxBatch.update(returning: 128); $onPacket.disable()
+    case 1: $checksum.reset(); $maxBatch.update(returning: -1); $onPacket.update { countingHook($0) }
+    case 2: StaticCalls.batch { $checksum.update { avx2Checksum($0) }; $maxBatch.reset(); tracingEnabled = true }
+    default: $checksum.reset(); $maxBatch.reset(); tracingEnabled = false
+    }
+}
+stop.pointee.store(true, ordering: .relaxed)
+callers.forEach { $0.join() }
+check(callers.allSatisfy { $0.calls > 0 }, "both threads called throughout (\(callers.map(\.calls)))")
+check(callers.allSatisfy { $0.wrong == 0 }, "zero wrong results under 10^4 update rounds (\(callers.map(\.wrong)))")
+
+// What happened, for people and for tests.
+let report = StaticCalls.report()
+for name in ["checksum(_:)", "onPacket(_:)", "maxBatch()", "tracingEnabled"] {
+    guard let k = report[name] else { check(false, "report has \(name)"); continue }
+    check(k.sitesFound > 0 && k.updates > 0, "report: \(name) found \(k.sitesFound), patched \(k.sitesPatched), \(k.updates) updates, mode \(k.mode)")
+    if report.mode == .inline { check(k.sitesPatched == k.sitesFound, "report: every \(name) site holds its state inline (\(k.unpatched.map(\.reason)))") }
+}
+check(StaticCalls.mode == report.mode, "StaticCalls.mode (\(StaticCalls.mode))")
+do { try StaticCalls.patchAll(); check(true, "StaticCalls.patchAll()") } catch { check(false, "patchAll threw \(error)") }
+print(report)
+print("\(passed) passed, \(failed) failed")
+exit(failed == 0 ? 0 : 1)
