@@ -56,6 +56,11 @@ let package = Package(
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode"]),
         .testTarget(
+            name: "StaticCallSwift5Tests",
+            dependencies: ["StaticCall"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(
             name: "StaticCallMacrosTests",
             dependencies: [
                 "StaticCallMacros",

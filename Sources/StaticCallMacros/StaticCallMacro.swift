@@ -135,6 +135,9 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
         let address = m.peer("Address"), defaultBody = m.peer("Default"), keyType = m.peer("Key")
         let thin = m.thinType
+        // Inside a static method an unqualified member is `Self.member`, which a closure would capture
+        // (the metatype), and a capturing closure cannot become @convention(thin): qualify it.
+        let qualifier = m.isStatic ? (m.enclosingType.map { $0 + "." } ?? "Self.") : ""
         let symbol = "__dtrace_staticcall_\(m.enclosingType.map { $0.replacingDots() + "_" } ?? "")\(m.name)_\(uniqueSuffix(m, function: function, in: context))"
         let params = m.parameters.enumerated().map { "_ a\($0.offset): \($0.element.type)" }.joined(separator: ", ")
         let effects = m.throwsClause.map { " " + $0 } ?? ""
@@ -194,8 +197,8 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.register(
                     \(raw: storage), name: "\(raw: m.displayName)",
-                    trampoline: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: trampoline)(\(raw: args)) }),
-                    defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: defaultBody)(\(raw: args)) }),
+                    trampoline: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: trampoline)(\(raw: args)) }),
+                    defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: args)) }),
                     capabilities: \(raw: capabilities))
             }
             """)
@@ -229,7 +232,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             /// The current target as a function value: the analogue of static_call_query(). While the key
             /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
             \(memberAccess)var target: Function {
-                let raw = StaticCallRuntime.target(\(storage)) ?? \(address)({ \(m.closureHead)\(t)\(trampoline)(\(args)) })
+                let raw = StaticCallRuntime.target(\(storage)) ?? \(address)({ \(m.closureHead)\(t)\(qualifier)\(trampoline)(\(args)) })
                 return unsafeBitCast(raw, to: Function?.self)!
             }
 

@@ -80,6 +80,8 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             return []
         }
         let s = m.isStatic ? "static " : ""
+        // Qualified inside types: an unqualified static member in a closure would capture the metatype.
+        let q = m.isStatic ? (m.enclosingType.map { $0 + "." } ?? "Self.") : ""
         let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
         let keyAccess = m.access.map { $0 + " " } ?? ""
         let memberAccess = (m.access == "private" || m.access == "fileprivate") ? "" : keyAccess
@@ -116,7 +118,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.registerStaticKey(
                     \(raw: storage), name: "\(raw: m.name)",
-                    trampoline: \(raw: address)({ \(raw: trampoline)() }),
+                    trampoline: \(raw: address)({ \(raw: q)\(raw: trampoline)() }),
                     defaultTarget: \(raw: address)({ \(raw: m.initial ? "true" : "false") }),
                     initialValue: \(raw: m.initial ? "true" : "false"))
             }

@@ -111,25 +111,25 @@ struct SelftestRun {
     typealias Step = (String, @Sendable () -> Void, @Sendable (Int) -> Int, Int)
 
     static let steps: [Step] = [
-        ("value: default -> x*2 (call -> call')", { SelftestValueKey.update { valueTimes2($0) } }, { $0 &* 2 }, 1),
-        ("value: x*2 -> x*3 (call' -> call'')", { SelftestValueKey.update { valueTimes3($0) } }, { $0 &* 3 }, 1),
-        ("value: call -> constant 7", { SelftestValueKey.update(returning: 7) }, { _ in 7 }, 1),
-        ("value: constant 7 -> constant -1", { SelftestValueKey.update(returning: -1) }, { _ in -1 }, 1),
-        ("value: constant -> default call", { SelftestValueKey.reset() }, { $0 &+ 1 }, 1),
-        ("hook: default -> +10 (call -> call')", { SelftestHookKey.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
-        ("hook: call -> NOP (tail: ret)", { SelftestHookKey.disable() }, { $0 &+ 1 }, 0),
-        ("hook: NOP -> call", { SelftestHookKey.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
-        ("hook: call -> default", { SelftestHookKey.reset() }, { $0 &+ 1 }, 1),
+        ("value: default -> x*2 (call -> call')", { $selftestValue.update { valueTimes2($0) } }, { $0 &* 2 }, 1),
+        ("value: x*2 -> x*3 (call' -> call'')", { $selftestValue.update { valueTimes3($0) } }, { $0 &* 3 }, 1),
+        ("value: call -> constant 7", { $selftestValue.update(returning: 7) }, { _ in 7 }, 1),
+        ("value: constant 7 -> constant -1", { $selftestValue.update(returning: -1) }, { _ in -1 }, 1),
+        ("value: constant -> default call", { $selftestValue.reset() }, { $0 &+ 1 }, 1),
+        ("hook: default -> +10 (call -> call')", { $selftestHook.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
+        ("hook: call -> NOP (tail: ret)", { $selftestHook.disable() }, { $0 &+ 1 }, 0),
+        ("hook: NOP -> call", { $selftestHook.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
+        ("hook: call -> default", { $selftestHook.reset() }, { $0 &+ 1 }, 1),
         ("batch: value x*2 and hook NOP in one transaction",
-         { StaticCalls.batch { SelftestValueKey.update { valueTimes2($0) }; SelftestHookKey.disable() } }, { $0 &* 2 }, 0),
-        ("batch: both back to default", { StaticCalls.batch { SelftestValueKey.reset(); SelftestHookKey.reset() } }, { $0 &+ 1 }, 1),
+         { StaticCalls.batch { $selftestValue.update { valueTimes2($0) }; $selftestHook.disable() } }, { $0 &* 2 }, 0),
+        ("batch: both back to default", { StaticCalls.batch { $selftestValue.reset(); $selftestHook.reset() } }, { $0 &+ 1 }, 1),
     ]
 
     func run() -> SelftestOutcome {
         var outcome = SelftestOutcome()
         // Register both keys (and patch their sites) before the other threads start.
-        SelftestValueKey.ensure()
-        SelftestHookKey.ensure()
+        $selftestValue.reset()
+        $selftestHook.reset()
         let stop = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: 1)
         stop.initialize(to: Atomic(false))
         defer { stop.deallocate() }

@@ -532,10 +532,10 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.register(
                         _staticcallStorage_encode, name: "encode(_:)",
                         trampoline: _staticcallAddress_encode({ a0 in
-                                _staticcallTrampoline_encode(a0)
+                                Codec._staticcallTrampoline_encode(a0)
                             }),
                         defaultTarget: _staticcallAddress_encode({ a0 in
-                                _staticcallDefault_encode(a0)
+                                Codec._staticcallDefault_encode(a0)
                             }),
                         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8))
                 }
@@ -573,7 +573,7 @@ struct StaticCallExpansionTests {
                     /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
                     var target: Function {
                         let raw = StaticCallRuntime.target(_staticcallStorage_encode) ?? _staticcallAddress_encode({ a0 in
-                                _staticcallTrampoline_encode(a0)
+                                Codec._staticcallTrampoline_encode(a0)
                             })
                         return unsafeBitCast(raw, to: Function?.self)!
                     }
@@ -931,10 +931,10 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.register(
                         _staticcallStorage_stage, name: "stage(_:)",
                         trampoline: _staticcallAddress_stage({ a0 in
-                                _staticcallTrampoline_stage(a0)
+                                Self._staticcallTrampoline_stage(a0)
                             }),
                         defaultTarget: _staticcallAddress_stage({ a0 in
-                                _staticcallDefault_stage(a0)
+                                Self._staticcallDefault_stage(a0)
                             }),
                         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
                 }
@@ -972,7 +972,7 @@ struct StaticCallExpansionTests {
                     /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
                     var target: Function {
                         let raw = StaticCallRuntime.target(_staticcallStorage_stage) ?? _staticcallAddress_stage({ a0 in
-                                _staticcallTrampoline_stage(a0)
+                                Self._staticcallTrampoline_stage(a0)
                             })
                         return unsafeBitCast(raw, to: Function?.self)!
                     }
@@ -1353,7 +1353,7 @@ struct StaticKeyMacroTests {
                     StaticCallRuntime.registerStaticKey(
                         _statickeyStorage_verbose, name: "verbose",
                         trampoline: _statickeyAddress_verbose({
-                                _statickeyTrampoline_verbose()
+                                Log._statickeyTrampoline_verbose()
                             }),
                         defaultTarget: _statickeyAddress_verbose({
                                 true

@@ -94,3 +94,18 @@ struct StaticKeyBehaviourTests {
         #expect(key?.target == "<constant 0>")
     }
 }
+
+@Suite("Static members through the macros")
+struct StaticMemberMacroTests {
+    @Test func staticMethodAndStaticKey() {
+        #expect(MacroCodec.encode(0x1234) == 0x34)
+        MacroCodec.$encode.update { UInt8(truncatingIfNeeded: $0 >> 8) }
+        #expect(MacroCodec.encode(0x1234) == 0x12)
+        MacroCodec.$encode.reset()
+        #expect(!MacroCodec.verbose)
+        MacroCodec.verbose = true
+        #expect(MacroCodec.verbose)
+        MacroCodec.$verbose.disable()
+        #expect(!MacroCodec.verbose)
+    }
+}

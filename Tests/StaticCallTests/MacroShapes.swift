@@ -16,3 +16,12 @@ var macroTracing = false
 
 @StaticKey
 public var macroLogging = true
+
+// Static members, in Swift 6 mode: the generated closures must not capture the metatype.
+enum MacroCodec {
+    @StaticCall
+    static func encode(_ x: Int) -> UInt8 { UInt8(truncatingIfNeeded: x) }
+
+    @StaticKey
+    static var verbose = false
+}

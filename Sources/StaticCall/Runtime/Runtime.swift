@@ -364,6 +364,7 @@ final class Runtime: @unchecked Sendable {
             let entries = order.compactMap { keys[$0] }.map { record -> StaticCallReport.Key in
                 let target: String
                 switch record.state {
+                case let .target(t) where t == record.defaultTarget: target = "<default body>"
                 case let .target(t): target = symbolizer.name(of: followForwarders(t))
                 case .disabled: target = "<disabled>"
                 case let .constant(bits, width): target = "<constant \(Self.render(bits, width))>"
