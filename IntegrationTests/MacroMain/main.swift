@@ -158,6 +158,21 @@ callers.forEach { $0.join() }
 check(callers.allSatisfy { $0.calls > 0 }, "both threads called throughout (\(callers.map(\.calls)))")
 check(callers.allSatisfy { $0.wrong == 0 }, "zero wrong results under 10^4 update rounds (\(callers.map(\.wrong)))")
 
+// Every signature shape, and twenty same-signature keys in one file.
+check(exerciseShapes().isEmpty, "every signature shape calls its body (\(exerciseShapes()))")
+let retargeted = retargetShapes()
+check(retargeted.isEmpty, "every signature shape retargets (\(retargeted))")
+check(retargetEachSame().isEmpty, "twenty same-signature keys retarget independently (\(retargetEachSame()))")
+do {
+    let r = StaticCalls.report()
+    let sames = (0..<20).compactMap { r["same" + ($0 < 10 ? "0" : "") + String($0) + "(_:)"] }
+    check(sames.count == 20, "all twenty keys registered")
+    if r.mode == .inline {
+        let bad = sames.filter { $0.sitesFound < 1 || $0.sitesPatched != $0.sitesFound || $0.problem != nil }
+        check(bad.isEmpty, "each of the twenty keys has its own sites, all patched (\(bad.map { "\($0.name): \($0.sitesPatched)/\($0.sitesFound) \($0.problem ?? "")" }))")
+    }
+}
+
 // What happened, for people and for tests.
 let report = StaticCalls.report()
 for name in ["checksum(_:)", "onPacket(_:)", "maxBatch()", "tracingEnabled"] {

@@ -43,9 +43,19 @@ struct FunctionModel {
         parameters.map { ($0.isInout ? "&" : "") + $0.name }.joined(separator: ", ")
     }
 
-    /// `a0, a1 in` (or nothing for no parameters), for closures of the thin type.
+    /// Arguments `from: a0, &a1` for calling the default body, which keeps the original labels.
+    var labelledArguments: String {
+        parameters.enumerated().map { i, p in (p.label.map { $0 + ": " } ?? "") + (p.isInout ? "&" : "") + "a\(i)" }.joined(separator: ", ")
+    }
+
+    /// `a0, a1 in` (or nothing for no parameters), for closures of the thin type. A typed-throws closure
+    /// spells out its effects, because closures infer an untyped `throws`.
     var closureHead: String {
-        parameters.isEmpty ? "" : parameters.indices.map { "a\($0)" }.joined(separator: ", ") + " in "
+        let names = parameters.indices.map { "a\($0)" }.joined(separator: ", ")
+        if let clause = throwsClause, clause.contains("(") {
+            return "(\(names)) \(clause) -> \(returnType ?? "Void") in "
+        }
+        return parameters.isEmpty ? "" : names + " in "
     }
 
     /// The result width when `update(returning:)` is allowed.

@@ -198,7 +198,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                 StaticCallRuntime.register(
                     \(raw: storage), name: "\(raw: m.displayName)",
                     trampoline: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: trampoline)(\(raw: args)) }),
-                    defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: args)) }),
+                    defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: m.labelledArguments)) }),
                     capabilities: \(raw: capabilities))
             }
             """)

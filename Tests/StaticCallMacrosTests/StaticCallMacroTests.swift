@@ -176,7 +176,7 @@ struct StaticCallExpansionTests {
                             _staticcallTrampoline_onPacket(&a0, a1)
                         }),
                     defaultTarget: _staticcallAddress_onPacket({ a0, a1 in
-                            _staticcallDefault_onPacket(&a0, a1)
+                            _staticcallDefault_onPacket(&a0, label: a1)
                         }),
                     capabilities: StaticCallCapabilities(canDisable: true, constantWidth: nil))
             }
@@ -417,10 +417,10 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_parse() {
                 StaticCallRuntime.register(
                     _staticcallStorage_parse, name: "parse(_:)",
-                    trampoline: _staticcallAddress_parse({ a0 in
+                    trampoline: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallTrampoline_parse(a0)
                         }),
-                    defaultTarget: _staticcallAddress_parse({ a0 in
+                    defaultTarget: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallDefault_parse(a0)
                         }),
                     capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
@@ -458,7 +458,7 @@ struct StaticCallExpansionTests {
                 /// The current target as a function value: the analogue of static_call_query(). While the key
                 /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_parse) ?? _staticcallAddress_parse({ a0 in
+                    let raw = StaticCallRuntime.target(_staticcallStorage_parse) ?? _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallTrampoline_parse(a0)
                         })
                     return unsafeBitCast(raw, to: Function?.self)!
