@@ -158,6 +158,14 @@ callers.forEach { $0.join() }
 check(callers.allSatisfy { $0.calls > 0 }, "both threads called throughout (\(callers.map(\.calls)))")
 check(callers.allSatisfy { $0.wrong == 0 }, "zero wrong results under 10^4 update rounds (\(callers.map(\.wrong)))")
 
+// A key over a struct of more than four words, used from top-level code (DESIGN.md §6's crash).
+let large = Large(a: 1, b: 2, c: "c", d: [1], e: 5)
+$growLarge.update { x, n in var y = x; y.d.append(n); return y }
+check(growLarge(large, by: 3).d == [1, 3], "large-struct key updated and called from top-level code")
+let currentGrow = $growLarge.target
+check(currentGrow(large, 4).d == [1, 4], "large-struct key's target queried from top-level code")
+$growLarge.reset()
+
 // Every signature shape, and twenty same-signature keys in one file.
 check(exerciseShapes().isEmpty, "every signature shape calls its body (\(exerciseShapes()))")
 let retargeted = retargetShapes()
