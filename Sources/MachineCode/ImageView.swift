@@ -35,6 +35,13 @@ public struct ImageView {
         return UnsafeRawBufferPointer(rebasing: s.bytes[start...])
     }
 
+    /// The bytes of `range`, or nil if they are not all inside one segment (a corrupt unwind table can
+    /// claim any range, so the size is checked before it becomes an `Int`).
+    public func bytes(of range: FunctionRange) -> UnsafeRawBufferPointer? {
+        guard range.end >= range.start, let rest = bytes(from: range.start), range.end - range.start <= UInt64(rest.count) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: rest[0..<Int(range.end - range.start)])
+    }
+
     /// Exactly `count` bytes at `address`, or nil if they are not all inside one segment.
     public func bytes(at address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
         guard let rest = bytes(from: address), count >= 0, rest.count >= count else { return nil }

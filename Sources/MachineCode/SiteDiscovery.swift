@@ -121,7 +121,7 @@ public enum SiteDiscovery {
                     current = nil
                     continue
                 }
-                guard let bytes = index.image.bytes(at: range.start, count: Int(range.end - range.start)) else {
+                guard let bytes = index.image.bytes(of: range) else {
                     results[idx] = .unproven("function 0x\(String(range.start, radix: 16)) is not mapped")
                     current = nil
                     continue

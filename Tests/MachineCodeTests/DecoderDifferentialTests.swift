@@ -78,7 +78,7 @@ struct DecoderDifferentialTests {
                 let header = try #require(elf.programHeaders.first { $0.type == ProgramHeader.ehFrameHeader })
                 let index = try EHFrameIndex(image: image, headerAddress: header.virtualAddress)
                 for function in index.allFunctions() {
-                    guard let code = image.bytes(at: function.start, count: Int(function.end - function.start)) else { continue }
+                    guard let code = image.bytes(of: function) else { continue }
                     var offset = 0
                     while offset < code.count {
                         let address = function.start + UInt64(offset)

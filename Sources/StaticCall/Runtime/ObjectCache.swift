@@ -36,7 +36,7 @@ final class ObjectCache {
     /// The bytes of the function that starts exactly at `address`, or nil.
     func functionBytes(startingAt address: UInt64) -> UnsafeRawBufferPointer? {
         guard let range = function(containing: address), range.start == address else { return nil }
-        return image.bytes(at: range.start, count: Int(range.end - range.start))
+        return image.bytes(of: range)
     }
 
     /// Scans the executable segments for call/jmp rel32 to any of `trampolines`, and proves each.

@@ -1,0 +1,119 @@
+/// Offline analysis of an ELF file, like objtool's view of static calls: every trampoline the macros
+/// generated (recognised by its symbol name) and every call and tail-call site of it, with whether the
+/// runtime would patch it. Pure: bytes in, report out (the `staticcall sites` command prints it).
+public struct SiteAnalysis: Equatable, Sendable {
+    public struct Site: Equatable, Sendable {
+        public var address: UInt64
+        public var kind: SiteKind
+        public var patchable: Bool
+        public var reason: String?
+    }
+
+    public struct Trampoline: Equatable, Sendable {
+        public var symbol: String
+        public var name: String
+        public var address: UInt64
+        public var sites: [Site]
+    }
+
+    public var trampolines: [Trampoline]
+
+    /// Symbols of trampolines start with this (the `__dtrace` prefix keeps LLVM from merging them).
+    public static let symbolPrefix = "__dtrace_staticcall_"
+
+    /// Analyses an ELF file's bytes. Throws a one-line error for anything that is not an x86-64 ELF64
+    /// file this can read, or that has no symbol table (trampolines are found by their names).
+    public static func analyse(_ bytes: UnsafeRawBufferPointer) throws(MachineCodeError) -> SiteAnalysis {
+        let elf = try ELFFile(bytes: bytes)
+        guard elf.header.machine == ELFFile.machineX86_64 else {
+            throw .unsupported("machine \(elf.header.machine) (only x86-64 call sites are analysed)")
+        }
+        guard elf.hasSymbolTable else {
+            throw .unsupported("stripped: the file has no .symtab, and trampolines are found by their symbol names, so none can be listed")
+        }
+        let symbols = try elf.symbols().filter { $0.isFunction && $0.value != 0 && $0.name.hasPrefix(symbolPrefix) }
+        var byAddress: [UInt64: ELFFile.Symbol] = [:]
+        for s in symbols where byAddress[s.value] == nil { byAddress[s.value] = s }
+        guard !byAddress.isEmpty else { return SiteAnalysis(trampolines: []) }
+
+        let image = elf.imageView()
+        let index: EHFrameIndex?
+        var indexError: String? = nil
+        if let header = elf.programHeaders.first(where: { $0.type == ProgramHeader.ehFrameHeader }) {
+            do { index = try EHFrameIndex(image: image, headerAddress: header.virtualAddress) } catch {
+                index = nil
+                indexError = ".eh_frame_hdr: \(error)"
+            }
+        } else {
+            index = nil
+            indexError = "the file has no PT_GNU_EH_FRAME, so no site can be proven"
+        }
+
+        var sites: [UInt64: [Site]] = [:]
+        let targets = Array(byAddress.keys)
+        for segment in image.segments where segment.isExecutable {
+            let candidates = SiteDiscovery.scan(segment.bytes, at: segment.address, trampolines: targets)
+            let proofs = index.map { SiteDiscovery.prove(candidates, index: $0) }
+                ?? candidates.map { _ in .unproven(indexError ?? "no unwind index") }
+            for (candidate, proof) in zip(candidates, proofs) {
+                let site: Site
+                switch proof {
+                case .proven: site = Site(address: candidate.address, kind: candidate.kind, patchable: true, reason: nil)
+                case let .unproven(why): site = Site(address: candidate.address, kind: candidate.kind, patchable: false, reason: why)
+                }
+                sites[candidate.trampoline, default: []].append(site)
+            }
+        }
+        let trampolines = byAddress.values.sorted { $0.value < $1.value }.map { s in
+            Trampoline(symbol: s.name, name: displayName(of: s.name), address: s.value,
+                       sites: (sites[s.value] ?? []).sorted { $0.address < $1.address })
+        }
+        return SiteAnalysis(trampolines: trampolines)
+    }
+
+    /// A readable name for a trampoline symbol: `__dtrace_staticcall_Codec_encode_1a2b…` → `Codec.encode`,
+    /// `__dtrace_staticcall_key_tracing_…` → `tracing (static key)`.
+    public static func displayName(of symbol: String) -> String {
+        var rest = Substring(symbol.dropFirst(symbolPrefix.count))
+        // Drop the uniqueness suffix the macros add: an underscore and 8 to 16 hex digits.
+        if let underscore = rest.lastIndex(of: "_") {
+            let tail = rest[rest.index(after: underscore)...]
+            if (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) { rest = rest[..<underscore] }
+        }
+        if rest.hasPrefix("key_") { return rest.dropFirst(4) + " (static key)" }
+        return rest.split(separator: "_", omittingEmptySubsequences: false).joined(separator: ".")
+    }
+
+    /// The JSON document of DESIGN.md §4: `{"binary": …, "trampolines": [{"symbol", "name", "address",
+    /// "sites": [{"address", "kind", "patchable", "reason"}]}]}`.
+    public func json(binary: String) -> String {
+        func string(_ s: String) -> String {
+            var out = "\""
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default:
+                    if scalar.value < 0x20 {
+                        let h = String(scalar.value, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            return out + "\""
+        }
+        func hex(_ a: UInt64) -> String { string("0x" + String(a, radix: 16)) }
+        let ts = trampolines.map { t in
+            let ss = t.sites.map { s in
+                "{\"address\": \(hex(s.address)), \"kind\": \(string(s.kind.rawValue)), \"patchable\": \(s.patchable), \"reason\": \(s.reason.map(string) ?? "null")}"
+            }
+            return "{\"symbol\": \(string(t.symbol)), \"name\": \(string(t.name)), \"address\": \(hex(t.address)), \"sites\": [\(ss.joined(separator: ", "))]}"
+        }
+        return "{\"binary\": \(string(binary)), \"trampolines\": [\(ts.joined(separator: ", "))]}"
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import MachineCode
+import Testing
+
+/// `staticcall sites`: agreement with objdump on real release-built binaries, every bad input, and fuzzing.
+@Suite("staticcall sites", .serialized)
+struct SitesTests {
+    /// objdump's call and jmp instructions whose target symbol is a trampoline: (site, trampoline, kind).
+    static func objdumpSites(_ path: String) -> Set<String> {
+        let out = runProcess("/usr/bin/objdump", ["-d", "--no-show-raw-insn", path], environment: [:]).output
+        var result: Set<String> = []
+        for line in out.split(separator: "\n") where line.contains("<__dtrace_staticcall_") {
+            let fields = line.split(separator: "\t")
+            guard fields.count >= 2, let colon = fields[0].firstIndex(of: ":") else { continue }
+            let address = fields[0][..<colon].trimmingCharacters(in: .whitespaces)
+            let insn = fields[1].split(separator: " ", omittingEmptySubsequences: true)
+            guard let mnemonic = insn.first, mnemonic == "call" || mnemonic == "jmp", insn.count >= 3 else { continue }
+            let symbol = insn[2].trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+            guard !symbol.contains("+") else { continue } // a jump inside the trampoline itself
+            result.insert("0x\(address) \(symbol) \(mnemonic == "call" ? "call" : "tail")")
+        }
+        return result
+    }
+
+    @Test(arguments: ["staticcall-integration", "staticcall-macro-integration"])
+    func agreesWithObjdumpOnReleaseBuiltTestPrograms(_ product: String) throws {
+        let path = try (product == "staticcall-integration" ? IntegrationBinary.path : IntegrationBinary.macroProgramPath).get()
+        let analysis = try Data(contentsOf: URL(fileURLWithPath: path)).withUnsafeBytes { try SiteAnalysis.analyse($0) }
+        var ours: Set<String> = []
+        for t in analysis.trampolines {
+            for s in t.sites { ours.insert("0x\(String(s.address, radix: 16)) \(t.symbol) \(s.kind.rawValue)") }
+        }
+        let theirs = Self.objdumpSites(path)
+        #expect(analysis.trampolines.count >= 5)
+        #expect(!theirs.isEmpty)
+        #expect(ours == theirs, "only ours: \(ours.subtracting(theirs).sorted())\nonly objdump's: \(theirs.subtracting(ours).sorted())")
+        let unpatchable = analysis.trampolines.flatMap(\.sites).filter { !$0.patchable }
+        #expect(unpatchable.isEmpty, "\(unpatchable)")
+        let json = analysis.json(binary: path)
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect(object?["binary"] as? String == path)
+        let first = (object?["trampolines"] as? [[String: Any]])?.first
+        #expect(first?["symbol"] is String && first?["name"] is String && (first?["address"] as? String)?.hasPrefix("0x") == true)
+        let site = (first?["sites"] as? [[String: Any]])?.first
+        #expect(site?["kind"] as? String == "call" || site?["kind"] as? String == "tail")
+        #expect(site?["patchable"] is Bool && site?.keys.contains("reason") == true)
+    }
+
+    static let cli: Result<String, IntegrationBinary.BuildError> = IntegrationBinary.build("staticcall", override: "STATICCALL_CLI_BIN")
+
+    /// Runs `staticcall sites` on `path`; returns exit status, standard output and standard error.
+    func sites(_ path: String, json: Bool = false) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.cli.get())
+        process.arguments = ["sites"] + (json ? ["--json"] : []) + [path]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    static func scratch(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("staticcall-sites-\(getpid())-\(name)")
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    @Test func everyBadInputGetsOneLineAndANonZeroExit() throws {
+        let real = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try IntegrationBinary.path.get())))
+        var elf32 = real; elf32[4] = 1
+        var bigEndian = real; bigEndian[5] = 2
+        var badSections = real
+        withUnsafeBytes(of: UInt64(real.count + 4096).littleEndian) { for (i, b) in $0.enumerated() { badSections[40 + i] = b } }
+        let cases: [(String, String, String)] = [
+            ("/nonexistent/staticcall-test", "missing file", "No such file"),
+            (FileManager.default.temporaryDirectory.path, "a directory", "is a directory"),
+            (try Self.scratch("text", Array("hello\n".utf8)), "not ELF", "not an ELF file"),
+            (try Self.scratch("empty", []), "empty", "not an ELF file"),
+            (try Self.scratch("elf32", elf32), "32-bit", "32-bit"),
+            (try Self.scratch("bigendian", bigEndian), "big-endian", "big-endian"),
+            (try Self.scratch("truncated", Array(real.prefix(100))), "truncated", "outside the file"),
+            (try Self.scratch("badsections", badSections), "corrupted section table", "outside the file"),
+        ]
+        for (path, what, expected) in cases {
+            let r = try sites(path)
+            #expect(r.status == 1, "\(what): exit \(r.status)")
+            #expect(r.err.contains(expected), "\(what): \(r.err)")
+            #expect(r.err.split(separator: "\n").count == 1 && r.out.isEmpty, "\(what): one line on stderr only: \(r.err)|\(r.out)")
+        }
+    }
+
+    @Test func strippedBinarySaysWhatThatMeans() throws {
+        let path = try Self.scratch("stripped", [])
+        let strip = runProcess("/usr/bin/strip", ["-o", path, try IntegrationBinary.path.get()], environment: [:])
+        try #require(strip.status == 0, "\(strip.output)")
+        let r = try sites(path)
+        #expect(r.status == 1 && r.err.contains("no .symtab") && r.err.contains("symbol names"), "\(r.err)")
+    }
+
+    @Test func binaryWithoutTrampolinesIsAnEmptyResult() throws {
+        // The Swift runtime this test process runs on: real, with a symbol table, and no trampolines.
+        let maps = String(decoding: FileHandle(forReadingAtPath: "/proc/self/maps")!.readDataToEndOfFile(), as: UTF8.self)
+        let core = try #require(maps.split(separator: "\n").compactMap { $0.split(separator: " ").last }.first { $0.hasSuffix("/libswiftCore.so") })
+        let r = try sites(String(core), json: true)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("\"trampolines\": []"), "\(r.out)")
+    }
+
+    /// A small real ELF shared object with a trampoline-named function and calls to it, made with gcc.
+    static func smallObject() throws -> [UInt8] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("staticcall-fuzz-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var asm = ".text\n.globl __dtrace_staticcall_fuzz_0123456789abcdef\n.protected __dtrace_staticcall_fuzz_0123456789abcdef\n"
+        asm += ".type __dtrace_staticcall_fuzz_0123456789abcdef,@function\n__dtrace_staticcall_fuzz_0123456789abcdef:\n.cfi_startproc\n mov %rdi, %rax\n ret\n.cfi_endproc\n"
+        for i in 0..<40 {
+            asm += ".type f\(i),@function\nf\(i):\n.cfi_startproc\n push %rbp\n.cfi_def_cfa_offset 16\n mov $0xe8e8, %eax\n"
+            asm += " call __dtrace_staticcall_fuzz_0123456789abcdef\n lea 8(%rdi,%rsi,4), %rcx\n vmovdqu (%rdi), %ymm0\n"
+            asm += i % 3 == 0 ? " pop %rbp\n.cfi_def_cfa_offset 8\n jmp __dtrace_staticcall_fuzz_0123456789abcdef\n" : " pop %rbp\n.cfi_def_cfa_offset 8\n ret\n"
+            asm += ".cfi_endproc\n"
+        }
+        try asm.write(to: dir.appendingPathComponent("small.s"), atomically: true, encoding: .utf8)
+        let so = dir.appendingPathComponent("small.so").path
+        let r = runProcess("/usr/bin/env", ["gcc", "-shared", "-nostdlib", "-Wl,--eh-frame-hdr", "-o", so, dir.appendingPathComponent("small.s").path], environment: [:])
+        try #require(r.status == 0, "\(r.output)")
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: so)))
+    }
+
+    @Test func survivesTenThousandMutatedAndTruncatedCopiesOfRealBinaries() throws {
+        let small = try Self.smallObject()
+        let clean = try small.withUnsafeBytes { try SiteAnalysis.analyse($0) }
+        // 40 calls and 14 tail jumps; the assembler shortens the tail jumps that land within 127 bytes
+        // to `jmp rel8`, which no 5-byte state can replace, so those are not sites.
+        #expect(clean.trampolines.count == 1 && clean.trampolines[0].sites.count >= 40 && clean.trampolines[0].sites.allSatisfy(\.patchable))
+        let large = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try IntegrationBinary.path.get())))
+        var rng = SystemRandomNumberGenerator()
+        var analysed = 0, rejected = 0
+        for round in 0..<10_300 {
+            let source = round < 10_000 ? small : large
+            var copy = source
+            switch round % 4 {
+            case 0: copy = Array(source.prefix(Int.random(in: 0..<source.count, using: &rng)))
+            case 1: // bytes anywhere
+                for _ in 0..<Int.random(in: 1...32, using: &rng) { copy[Int.random(in: 0..<copy.count, using: &rng)] = .random(in: 0...255, using: &rng) }
+            default: // the tables parsing depends on: ELF header, program headers, section headers
+                let shoff = Int(copy.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 40, as: UInt64.self) })
+                for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                    let base = [0, 64, max(0, min(shoff, copy.count - 64))][Int.random(in: 0..<3, using: &rng)]
+                    copy[min(copy.count - 1, base + Int.random(in: 0..<64, using: &rng))] = .random(in: 0...255, using: &rng)
+                }
+            }
+            let ok = copy.withUnsafeBytes { raw -> Bool in
+                do { _ = try SiteAnalysis.analyse(raw); return true } catch { return false }
+            }
+            if ok { analysed += 1 } else { rejected += 1 }
+        }
+        print("fuzz: \(analysed) analysed, \(rejected) rejected with an error, no crash, no hang")
+        #expect(analysed + rejected == 10_300 && rejected > 0 && analysed > 0)
+    }
+}
