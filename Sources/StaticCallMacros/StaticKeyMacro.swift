@@ -66,7 +66,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         guard case let .success(m) = analyse(declaration, in: context) else { return [] }
         return [
             "get { \(raw: m.peer("Trampoline"))() }",
-            "set { StaticCallRuntime.setStaticKey(\(raw: m.peer("Storage")), newValue) }",
+            "set { if newValue { $\(raw: m.name).enable() } else { $\(raw: m.name).disable() } }",
         ]
     }
 

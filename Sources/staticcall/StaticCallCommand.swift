@@ -10,7 +10,7 @@ struct StaticCallCommand: ParsableCommand {
         Environment: STATICCALL_MODE=indirect caps the mode, STATICCALL_LOG=debug logs each patch decision,
         STATICCALL_STATS=1 counts slow-path calls.
         """,
-        subcommands: [Selftest.self, Sites.self],
-        defaultSubcommand: Selftest.self
+        subcommands: [Demo.self, Sites.self, Report.self, Selftest.self],
+        defaultSubcommand: Demo.self
     )
 }

@@ -73,6 +73,13 @@ struct MacroBehaviourTests {
 
 @Suite("@StaticKey through the macros (debug build, this process)", .serialized)
 struct StaticKeyBehaviourTests {
+    @Test func assignmentBeforeAnyReadRegistersTheKey() {
+        macroAssignedFirst = true
+        #expect(macroAssignedFirst)
+        macroAssignedFirst = false
+        #expect(!macroAssignedFirst)
+    }
+
     @Test func readsFollowAssignmentsAndCounts() {
         #expect(!macroTracing && macroLogging)
         macroTracing = true

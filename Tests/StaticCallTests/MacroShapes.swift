@@ -25,3 +25,7 @@ enum MacroCodec {
     @StaticKey
     static var verbose = false
 }
+
+// Assigned before it is ever read or updated: the setter must register the key.
+@StaticKey
+var macroAssignedFirst = false

@@ -1,0 +1,31 @@
+import ArgumentParser
+import StaticCall
+
+/// `staticcall report`: the demo workload's keys, patched, and the report.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set up and patch the demo workload's keys, then print StaticCalls.report().",
+        discussion: """
+        Examples:
+          staticcall report
+          STATICCALL_MODE=indirect staticcall report --json
+
+        Exit codes: 0 done; 1 a patch transaction failed (the report says which sites and why).
+        """
+    )
+
+    @Flag(help: "Print one JSON document instead of the table.") var json = false
+
+    func run() throws {
+        selectImplementation(word: cpuHasAVX2())
+        var failure: String? = nil
+        do { try StaticCalls.patchAll() } catch { failure = "\(error)" }
+        _ = runStaticCalls(Packets(count: 16))
+        let report = StaticCalls.report()
+        print(json ? report.json : String(describing: report))
+        if let failure {
+            printError("staticcall report: \(failure)")
+            throw ExitCode(1)
+        }
+    }
+}
