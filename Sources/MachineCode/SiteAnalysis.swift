@@ -87,27 +87,7 @@ public struct SiteAnalysis: Equatable, Sendable {
     /// The JSON document of DESIGN.md §4: `{"binary": …, "trampolines": [{"symbol", "name", "address",
     /// "sites": [{"address", "kind", "patchable", "reason"}]}]}`.
     public func json(binary: String) -> String {
-        func string(_ s: String) -> String {
-            var out = "\""
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let h = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return out + "\""
-        }
-        func hex(_ a: UInt64) -> String { string("0x" + String(a, radix: 16)) }
+        let string = JSONText.string, hex = JSONText.address
         let ts = trampolines.map { t in
             let ss = t.sites.map { s in
                 "{\"address\": \(hex(s.address)), \"kind\": \(string(s.kind.rawValue)), \"patchable\": \(s.patchable), \"reason\": \(s.reason.map(string) ?? "null")}"

@@ -1,3 +1,5 @@
+import MachineCode
+
 /// What happened, for people and for tests. `print(report)` renders a table.
 public struct StaticCallReport: Sendable, CustomStringConvertible {
     public struct Key: Sendable {
@@ -69,21 +71,9 @@ public struct StaticCallReport: Sendable, CustomStringConvertible {
 extension StaticCallReport {
     /// The report as one JSON document (for `staticcall report --json` and tools).
     public var json: String {
-        func string(_ s: String) -> String {
-            var out = "\""
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                default:
-                    if scalar.value < 0x20 { out += "\\u00" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16) } else { out.unicodeScalars.append(scalar) }
-                }
-            }
-            return out + "\""
-        }
+        let string = JSONText.string
         let keysJSON = keys.map { k in
-            let unpatched = k.unpatched.map { "{\"address\": \(string("0x" + String($0.address, radix: 16))), \"reason\": \(string($0.reason))}" }
+            let unpatched = k.unpatched.map { "{\"address\": \(JSONText.address(UInt64($0.address))), \"reason\": \(string($0.reason))}" }
             return "{\"name\": \(string(k.name)), \"target\": \(string(k.target)), \"mode\": \(string(k.mode.rawValue)), "
                 + "\"sitesFound\": \(k.sitesFound), \"sitesPatched\": \(k.sitesPatched), \"unpatched\": [\(unpatched.joined(separator: ", "))], "
                 + "\"updates\": \(k.updates), \"slowPathCalls\": \(k.slowPathCalls), \"problem\": \(k.problem.map(string) ?? "null")}"
