@@ -1209,7 +1209,11 @@ struct StaticKeyMacroTests {
                     _statickeyTrampoline_tracingEnabled()
                 }
                 set {
-                    StaticCallRuntime.setStaticKey(_statickeyStorage_tracingEnabled, newValue)
+                    if newValue {
+                        $tracingEnabled.enable()
+                    } else {
+                        $tracingEnabled.disable()
+                    }
                 }
             }
 
@@ -1318,7 +1322,11 @@ struct StaticKeyMacroTests {
                         _statickeyTrampoline_verbose()
                     }
                     set {
-                        StaticCallRuntime.setStaticKey(_statickeyStorage_verbose, newValue)
+                        if newValue {
+                            $verbose.enable()
+                        } else {
+                            $verbose.disable()
+                        }
                     }
                 }
 
@@ -1438,7 +1446,11 @@ struct StaticKeyMacroTests {
                     _statickeyTrampoline_flag()
                 }
                 set {
-                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, newValue)
+                    if newValue {
+                        $flag.enable()
+                    } else {
+                        $flag.disable()
+                    }
                 }
             }
 
@@ -1557,7 +1569,11 @@ struct StaticKeyMacroTests {
                     _statickeyTrampoline_level()
                 }
                 set {
-                    StaticCallRuntime.setStaticKey(_statickeyStorage_level, newValue)
+                    if newValue {
+                        $level.enable()
+                    } else {
+                        $level.disable()
+                    }
                 }
             }
 
@@ -1692,7 +1708,11 @@ struct StaticKeyMacroTests {
                     _statickeyTrampoline_flag()
                 }
                 set {
-                    StaticCallRuntime.setStaticKey(_statickeyStorage_flag, newValue)
+                    if newValue {
+                        $flag.enable()
+                    } else {
+                        $flag.disable()
+                    }
                 }
             }
 
