@@ -5,6 +5,7 @@ import StaticCall
 
 func scale(_ x: Int) -> Int { _scale_trampoline(x) }
 typealias _scale_Thin = @convention(thin) (Int) -> Int
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationMain_scale")
 @inline(never) func _scale_trampoline(_ x: Int) -> Int {
     let w = _scale_storage.word
@@ -34,6 +35,7 @@ enum ScaleKey {
 
 func hook(_ x: Int) { _hook_trampoline(x) }
 typealias _hook_Thin = @convention(thin) (Int) -> Void
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationMain_hook")
 @inline(never) func _hook_trampoline(_ x: Int) {
     let w = _hook_storage.word
@@ -63,6 +65,7 @@ enum HookKey {
 
 func enabled() -> Bool { _enabled_trampoline() }
 typealias _enabled_Thin = @convention(thin) () -> Bool
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationMain_enabled")
 @inline(never) func _enabled_trampoline() -> Bool {
     let w = _enabled_storage.word
@@ -97,6 +100,7 @@ struct Big: Equatable {
 }
 func grow(_ big: Big, _ by: Int) -> Big { _grow_trampoline(big, by) }
 typealias _grow_Thin = @convention(thin) (Big, Int) -> Big
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationMain_grow")
 @inline(never) func _grow_trampoline(_ big: Big, _ by: Int) -> Big {
     let w = _grow_storage.word
@@ -122,6 +126,7 @@ enum GrowKey {
 
 func offset(_ x: Int) -> Int { _offset_trampoline(x) }
 typealias _offset_Thin = @convention(thin) (Int) -> Int
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationMain_offset")
 @inline(never) func _offset_trampoline(_ x: Int) -> Int {
     let w = _offset_storage.word

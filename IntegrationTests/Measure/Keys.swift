@@ -7,6 +7,7 @@ import StaticCall
 
 func measured(_ x: Int) -> Int { _measured_trampoline(x) }
 typealias _measured_Thin = @convention(thin) (Int) -> Int
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_Measure_measured")
 @inline(never) func _measured_trampoline(_ x: Int) -> Int {
     let w = _measured_storage.word
@@ -28,6 +29,7 @@ let _measured_storage = StaticCallStorage()
 // tenSites(_:): a key with exactly ten call sites, for update latency.
 func tenSites(_ x: Int) -> Int { _tenSites_trampoline(x) }
 typealias _tenSites_Thin = @convention(thin) (Int) -> Int
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_Measure_tenSites")
 @inline(never) func _tenSites_trampoline(_ x: Int) -> Int {
     let w = _tenSites_storage.word

@@ -6,6 +6,7 @@ public func mix(_ a: Int, _ b: Int) -> Int { _mix_trampoline(a, b) }
 
 public typealias _mix_Thin = @convention(thin) (Int, Int) -> Int
 
+// __dtrace… symbol: LLVM function merging never merges a caller of it (see StaticCallRuntime).
 @_silgen_name("__dtrace_staticcall_IntegrationSupport_mix")
 @inline(never)
 public func _mix_trampoline(_ a: Int, _ b: Int) -> Int {
