@@ -125,13 +125,10 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                           in context: some MacroExpansionContext) -> [DeclSyntax] {
         let s = m.staticPrefix
         // Peers stay inside the module; only the key is visible at the function's (or `updatable:`'s) level.
-        let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
+        let (peerAccess, keyAccess, memberAccess) = GeneratedNames.access(declaration: m.access, key: updatableAccess(node) ?? m.access)
         // A public forwarder may be inlined into other modules (cross-module optimization), whose call
         // sites then call the trampoline directly, where they can be patched.
         let trampolineAccess = (m.access == "public" || m.access == "package" || m.access == "open") ? "@usableFromInline " : peerAccess
-        let keyAccessWord = updatableAccess(node) ?? m.access
-        let keyAccess = keyAccessWord.map { $0 + " " } ?? ""
-        let memberAccess = (keyAccessWord == "private" || keyAccessWord == "fileprivate") ? "" : keyAccess
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
         let address = m.peer("Address"), defaultBody = m.peer("Default"), keyType = m.peer("Key")
         let thin = m.thinType
@@ -285,16 +282,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
 
     /// A stable suffix that keeps trampoline symbols of same-named functions in different files apart.
     static func uniqueSuffix(_ m: FunctionModel, function: FunctionDeclSyntax, in context: some MacroExpansionContext) -> String {
-        var text = m.displayName + function.signature.trimmedDescription
-        if let location = context.location(of: function) {
-            text += location.file.trimmedDescription + ":" + location.line.trimmedDescription
-        }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        GeneratedNames.uniqueSuffix(m.displayName + function.signature.trimmedDescription, of: function, in: context)
     }
 }
 

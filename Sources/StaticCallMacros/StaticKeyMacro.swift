@@ -82,16 +82,11 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         let s = m.isStatic ? "static " : ""
         // Qualified inside types: an unqualified static member in a closure would capture the metatype.
         let q = m.isStatic ? (m.enclosingType.map { $0 + "." } ?? "Self.") : ""
-        let peerAccess = (m.access == "private" || m.access == "fileprivate") ? m.access! + " " : ""
-        let keyAccess = m.access.map { $0 + " " } ?? ""
-        let memberAccess = (m.access == "private" || m.access == "fileprivate") ? "" : keyAccess
+        let (peerAccess, keyAccess, memberAccess) = GeneratedNames.access(declaration: m.access, key: m.access)
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
         let address = m.peer("Address"), keyType = m.peer("Key")
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var text = m.name + (m.enclosingType ?? "")
-        if let location = context.location(of: declaration) { text += location.file.trimmedDescription + ":" + location.line.trimmedDescription }
-        for byte in text.utf8 { hash ^= UInt64(byte); hash &*= 0x100_0000_01b3 }
-        let symbol = "__dtrace_staticcall_key_\(m.name)_\(String(hash, radix: 16))"
+        let suffix = GeneratedNames.uniqueSuffix(m.name + (m.enclosingType ?? ""), of: declaration, in: context)
+        let symbol = "__dtrace_staticcall_key_\(m.name)_\(suffix)"
         return [
             """
             /// The trampoline every read of `\(raw: m.name)` calls; the runtime patches those calls into

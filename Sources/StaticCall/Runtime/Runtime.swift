@@ -100,7 +100,7 @@ final class Runtime: @unchecked Sendable {
 
     func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
                   defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
-        let capability = self.capability
+        _ = capability // decide the mode (membarrier, SIGTRAP handler, writers) before the first patch
         lock.withLock {
             let id = UInt(bitPattern: storage)
             guard keys[id] == nil else { return }
@@ -114,7 +114,6 @@ final class Runtime: @unchecked Sendable {
             order.append(id)
             publishWord(record)
             debugLog("registered \(name)")
-            _ = capability
             schedule(id)
         }
     }
