@@ -55,17 +55,17 @@ public enum StaticCallRuntime {
 
     /// static_branch_enable() (`true`: the count becomes at least 1) and static_branch_disable() (`false`: 0).
     public static func setStaticKey(_ storage: borrowing StaticCallStorage, _ enabled: Bool) {
-        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { enabled ? max($0, 1) : 0 } }
+        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { enabled ? max($0, 1) : 0 } }
     }
 
     /// static_key_slow_inc(): enabled while the count is above zero.
     public static func incrementStaticKey(_ storage: borrowing StaticCallStorage) {
-        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 + 1 } }
+        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 + 1 } }
     }
 
     /// static_key_slow_dec(): decrementing below zero is a precondition failure.
     public static func decrementStaticKey(_ storage: borrowing StaticCallStorage) {
-        withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 - 1 } }
+        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 - 1 } }
     }
 
     /// static_key_count().

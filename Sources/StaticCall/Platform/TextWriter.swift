@@ -70,6 +70,13 @@ final class MProtectWriter: TextWriter {
 }
 #endif
 
+/// Whether this process's memory at `address` holds `bytes` (text is always readable). No allocation:
+/// a patch transaction checks every site with it.
+func textEquals(at address: UInt64, _ bytes: [UInt8]) -> Bool {
+    guard let p = UnsafeRawPointer(bitPattern: UInt(address)) else { return false }
+    return bytes.withUnsafeBytes { memcmp(p, $0.baseAddress!, $0.count) == 0 }
+}
+
 /// Reads `count` bytes of this process's memory at `address` (text is always readable).
 func readText(at address: UInt64, count: Int) -> [UInt8] {
     guard let p = UnsafeRawPointer(bitPattern: UInt(address)) else { return [] }

@@ -19,6 +19,8 @@ final class PatchSite {
     let kind: SiteKind
     /// The bytes the compiler emitted: the call or jump to the trampoline, which is always correct.
     let original: [UInt8]
+    /// `original` decoded (recognised once: planning runs at every update).
+    let originalInstruction: SiteInstruction?
     /// What the site holds now (as last written by us).
     var current: [UInt8]
     /// Why the site does not hold its key's state inline, or nil if it does.
@@ -28,6 +30,7 @@ final class PatchSite {
         self.address = address
         self.kind = kind
         self.original = original
+        self.originalInstruction = SiteInstruction.recognise(original, at: address)
         self.current = original
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CStaticCall
 import MachineCode
 
@@ -26,9 +29,9 @@ struct PatchTransaction {
     mutating func apply(_ writes: [PlannedWrite]) throws(SystemError) {
         var pending: [PlannedWrite] = []
         for w in writes.sorted(by: { $0.site.address < $1.site.address }) {
-            let live = readText(at: w.site.address, count: 5)
-            if live == w.new { w.site.current = w.new; continue }
-            guard live == w.site.current else {
+            if textEquals(at: w.site.address, w.new) { w.site.current = w.new; continue }
+            guard textEquals(at: w.site.address, w.site.current) else {
+                let live = readText(at: w.site.address, count: 5)
                 w.site.reason = "bytes changed under us (expected \(hex(w.site.current)), found \(hex(live))); left alone"
                 debugLog("site 0x\(String(w.site.address, radix: 16)): \(w.site.reason!)")
                 continue
@@ -45,30 +48,36 @@ struct PatchTransaction {
         if published != 0 { throw SystemError("publish in-flight table", errno: published) }
         defer { cstaticcall_retire_pokes() }
 
-        // Phase 1: INT3 on every first byte. If the very first write fails nothing has changed yet.
-        var armed = 0
+        // Phase 1: INT3 on every first byte. If this phase fails, put back the first bytes (a span
+        // may have been written in part) and report; nothing else has changed.
         do {
-            for w in pending {
-                try write([0xcc], at: w.site.address)
-                armed += 1
-            }
+            try writePhase(pending.map { TextEdit(address: $0.site.address, bytes: CollectionOfOne(0xcc)) })
         } catch {
-            for w in pending.prefix(armed) { try? write([w.site.current[0]], at: w.site.address) }
+            for w in pending { try? write([w.site.current[0]], at: w.site.address) }
             try? Membarrier.syncCore()
             throw error
         }
         try Membarrier.syncCore()
         // Phase 2: the tails, invisible behind the INT3s.
-        for w in pending { try write(Array(w.new[1...]), at: w.site.address + 1) }
+        try writePhase(pending.map { TextEdit(address: $0.site.address + 1, bytes: $0.new[1...]) })
         try Membarrier.syncCore()
         // Phase 3: the new first bytes.
-        for w in pending { try write([w.new[0]], at: w.site.address) }
+        try writePhase(pending.map { TextEdit(address: $0.site.address, bytes: CollectionOfOne($0.new[0])) })
         try Membarrier.syncCore()
         for w in pending {
             w.site.current = w.new
             debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction)")
         }
     }
+
+    /// Writes one phase's edits as few spans as possible (one per page; see `TextSpans`). The gap bytes
+    /// are read just before the write; only this runtime writes text, under the update lock.
+    mutating func writePhase(_ edits: [TextEdit]) throws(SystemError) {
+        let spans = TextSpans.coalesce(edits, pageSize: Self.pageSize, maxGap: Int(Self.pageSize)) { readText(at: $0, count: $1) }
+        for span in spans { try write(span.bytes, at: span.address) }
+    }
+
+    static let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
 
     /// Writes with the first writer that works, keeping that one first for the next write.
     mutating func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {

@@ -25,6 +25,8 @@ final class Runtime: @unchecked Sendable {
     private var batchDepth = 0
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
+    /// followForwarders() results, by target (see there).
+    private var forwarders: [UInt64: UInt64] = [:]
     private var trampolineOwners: [UInt64: UInt] = [:]
     private var failures: [String] = []
     private var knownSitesChanged = false
@@ -254,7 +256,7 @@ final class Runtime: @unchecked Sendable {
     /// What `site` should hold now: the key's state inline, or the trampoline (with the reason).
     private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState) -> (SiteInstruction, [UInt8], String?) {
         let trampoline = record.trampoline ?? 0
-        let original = SiteInstruction.recognise(site.original, at: site.address) ?? .call(trampoline)
+        let original = site.originalInstruction ?? .call(trampoline)
         if let problem = record.problem { return (original, site.original, problem) }
         let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
                                                      constantFunctions: Self.constantFunctions)
@@ -274,18 +276,26 @@ final class Runtime: @unchecked Sendable {
             fresh[key] = objects[key].flatMap { $0.info == info ? $0 : nil } ?? ObjectCache(info)
         }
         objects = fresh
+        forwarders = [:] // an object may have been unloaded and another loaded at its address
         return objects.values.first { $0.info.containsExecutable(address) }
     }
 
     /// Follows a target that only forwards (`{ f($0) }` compiles to `jmp f` in -O) to where it goes.
+    /// Remembered per target (every flush plans every dirty key), unless a hop passes through one of our
+    /// sites, whose bytes change: such a chain is followed afresh each time.
     private func followForwarders(_ target: UInt64) -> UInt64 {
+        if let known = forwarders[target] { return known }
         var t = target
+        var remember = true
         for _ in 0..<4 {
             guard let cache = object(containing: t), let bytes = cache.functionBytes(startingAt: t),
                   let next = SiteDiscovery.forwardedTarget(bytes, at: t, allowSingleCall: false),
                   object(containing: next) != nil else { break }
+            // A forwarder's jump is within its first 14 bytes (endbr64, push/mov/pop frame, jmp).
+            if (t..<(t + 16)).contains(where: { siteOwners[$0] != nil }) { remember = false }
             t = next
         }
+        if remember { forwarders[target] = t }
         return t
     }
 
@@ -338,6 +348,7 @@ final class Runtime: @unchecked Sendable {
                     record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
                     siteOwners[candidate.address] = record.id
                     knownSitesChanged = true
+                    forwarders = [:] // a remembered chain may pass through this new site
                 case let .unproven(reason):
                     record.unproven.append((candidate.address, reason))
                     debugLog("\(record.name): candidate 0x\(String(candidate.address, radix: 16)) not proven: \(reason)")
