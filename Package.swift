@@ -9,7 +9,6 @@ let package = Package(
         .library(name: "MachineCode", targets: ["MachineCode"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
-        .executable(name: "staticcall-measure", targets: ["Measure"]),
         .executable(name: "staticcall-macro-integration", targets: ["MacroMain"]),
     ],
     dependencies: [
@@ -49,9 +48,6 @@ let package = Package(
         .target(name: "MacroLib", dependencies: ["StaticCall"], path: "IntegrationTests/MacroLib"),
         .target(name: "MacroUser", dependencies: ["MacroLib"], path: "IntegrationTests/MacroUser"),
         .executableTarget(name: "MacroMain", dependencies: ["StaticCall", "MacroLib", "MacroUser"], path: "IntegrationTests/MacroMain"),
-
-        // Measurement program for the engine's speed claims (callgrind, update latency, discovery).
-        .executableTarget(name: "Measure", dependencies: ["StaticCall"], path: "IntegrationTests/Measure"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode"]),

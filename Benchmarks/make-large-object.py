@@ -2,7 +2,7 @@
 """Writes an x86-64 assembly file for a shared object with at least N MB of text: many functions with
 unwind info (.cfi), ordinary instructions of many encodings, calls to other functions, false E8/E9
 bytes inside immediates, and a call to `sc_trampoline` in every K-th function. Used to measure site
-discovery over a large binary (Benchmarks/discovery-large-binary.sh).
+discovery over a large binary (Benchmarks/discovery.sh).
 
     make-large-object.py MEGABYTES [K] [CALL_EVERY]
 

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import MachineCode
 
-/// Hooks for the measurement program (`IntegrationTests/Measure`). Not API.
+/// Hooks for the benchmark tool (`Benchmarks/Sources/staticcall-bench`). Not API.
 @_spi(Measurement)
 public enum StaticCallMeasurement {
     /// Discovery as the runtime does it on a key's first use: build the object's unwind index, scan its

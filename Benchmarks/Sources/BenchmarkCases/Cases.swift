@@ -1,0 +1,63 @@
+// The table of loop cases the wall-clock benchmarks, the callgrind script and the tool all share.
+import CBenchmarkCases
+import StaticCall
+
+/// One measured loop: `run(n)` performs `n` iterations and returns a value the caller must consume.
+public struct LoopCase: Sendable {
+    /// The case group of the issue: `call`, `hook`, `flag`, `constant`, `end-to-end`.
+    public let group: String
+    /// What a reader sees in the tables.
+    public let name: String
+    /// The loop function's symbol, for callgrind's `--toggle-collect`.
+    public let symbol: String
+    public let run: @Sendable (Int) -> Int
+}
+
+public enum LoopCases {
+    public static let all: [LoopCase] = [
+        LoopCase(group: "call", name: "direct call (the limit)", symbol: "staticbench_call_direct", run: { callDirect($0) }),
+        LoopCase(group: "call", name: "@StaticCall", symbol: "staticbench_call_static", run: { callStatic($0) }),
+        LoopCase(group: "call", name: "global closure variable", symbol: "staticbench_call_closure", run: { callClosure($0) }),
+        LoopCase(group: "call", name: "protocol existential", symbol: "staticbench_call_existential", run: { callExistential($0) }),
+        LoopCase(group: "call", name: "Atomic raw function pointer", symbol: "staticbench_call_atomic_pointer", run: { callAtomicPointer($0) }),
+        LoopCase(group: "call", name: "@_dynamicReplacement(for:)", symbol: "staticbench_call_dynamic_replacement", run: { callDynamicReplacement($0) }),
+        LoopCase(group: "call", name: "C function pointer", symbol: "staticbench_call_c_pointer", run: { callCFunctionPointer($0) }),
+        LoopCase(group: "hook", name: "no hook (the same loop without it)", symbol: "staticbench_hook_none", run: { hookNone($0) }),
+        LoopCase(group: "hook", name: "@StaticCall hook() after disable()", symbol: "staticbench_hook_static_tick", run: { hookStaticTick($0) }),
+        LoopCase(group: "hook", name: "optional closure hook?() set to nil", symbol: "staticbench_hook_closure_tick", run: { hookClosureTick($0) }),
+        LoopCase(group: "hook", name: "@StaticCall hook(i) after disable()", symbol: "staticbench_hook_static_value", run: { hookStaticValue($0) }),
+        LoopCase(group: "hook", name: "optional closure hook?(i) set to nil", symbol: "staticbench_hook_closure_value", run: { hookClosureValue($0) }),
+        LoopCase(group: "flag", name: "@StaticKey read", symbol: "staticbench_flag_key", run: { flagKey($0) }),
+        LoopCase(group: "flag", name: "plain global Bool", symbol: "staticbench_flag_bool", run: { flagBool($0) }),
+        LoopCase(group: "flag", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flag_atomic", run: { flagAtomic($0) }),
+        LoopCase(group: "constant", name: "@StaticCall update(returning:)", symbol: "staticbench_constant_static", run: { constantStatic($0) }),
+        LoopCase(group: "constant", name: "closure returning a captured constant", symbol: "staticbench_constant_closure", run: { constantClosure($0) }),
+        LoopCase(group: "end-to-end", name: "packets: static calls + static key", symbol: "staticbench_packets_static", run: { runPacketsStatic($0) }),
+        LoopCase(group: "end-to-end", name: "packets: closures + optional closure + Bool", symbol: "staticbench_packets_closures", run: { runPacketsClosures($0) }),
+        LoopCase(group: "end-to-end", name: "packets: existentials + Bool", symbol: "staticbench_packets_existentials", run: { runPacketsExistentials($0) }),
+    ]
+
+    public static func named(_ symbol: String) -> LoopCase? { all.first { $0.symbol == symbol } }
+
+    /// Puts every mechanism in the state the tables describe, as a program would at start-up: the call
+    /// cases all reach `work`, hooks are off, flags are false, the tunable is 128; then patches every
+    /// key now rather than at first call. Idempotent.
+    public static func prepare() {
+        installAtomicWorkPointer()
+        setClosureWork { work($0) }
+        setWorker(DefaultWorker())
+        setCWorkPointer(cstaticbench_work)
+        $tickHook.disable()
+        $valueHook.disable()
+        setHookClosures(tick: nil, value: nil)
+        keyFlag = false
+        setBoolFlag(false)
+        setConstants(128)
+        selectChecksum()
+        setPacketTracing(false)
+        setPacketDebugLogging(false)
+        // A key registers at its first call: call every loop once so that patchAll() finds them all.
+        for c in all { blackHole(c.run(1)) }
+        try? StaticCalls.patchAll()
+    }
+}

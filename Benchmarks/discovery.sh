@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Site discovery time against text size: for each size, generate a shared object with that much text
+# (assembly with unwind info, a call to `sc_trampoline` in every 64th function, false E8/E9 bytes in
+# immediates), dlopen it in the release-built tool, and time the discovery the runtime runs on a key's
+# first use (unwind index, byte scan, proof of each candidate), 20 times. Prints a Markdown table.
+#
+#   bash Benchmarks/discovery.sh [megabytes ...]      (default: 1 2 5 10 20)
+#
+# A last row does the same over the toolchain's libswiftCore.so, real compiler output.
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v gcc >/dev/null || { echo "discovery.sh: gcc is needed to assemble the generated objects" >&2; exit 1; }
+swift build -c release --product staticcall-bench >/dev/null
+bin=$(swift build -c release --show-bin-path)/staticcall-bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1 2 5 10 20)
+echo "| executable MB | sites proven | unproven | median ms | min ms | byte scan ms | ms per 10 MB | E8/E9 bytes |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+for mb in "${sizes[@]}"; do
+    python3 make-large-object.py "$mb" 64 12 > "$work/large.s"
+    gcc -shared -nostdlib -Wl,--eh-frame-hdr -o "$work/large.so" "$work/large.s"
+    density=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%.2f %%' % (100.0*sum(1 for b in d if b in (0xe8,0xe9))/len(d)))" "$work/large.so")
+    row=$("$bin" discovery "$work/large.so" sc_trampoline)
+    echo "$row $density |"
+done
+# Real compiler output: the Swift runtime, scanned for its direct calls to swift_retain (thousands of
+# candidates, each proven by decoding its function from the start).
+core=$(dirname "$(readlink -f "$(command -v swift)")")/../lib/swift/linux/libswiftCore.so
+if [ -f "$core" ]; then
+    density=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%.2f %%' % (100.0*sum(1 for b in d if b in (0xe8,0xe9))/len(d)))" "$core")
+    row=$("$bin" discovery "$core" swift_retain)
+    echo "${row/|/| libswiftCore.so (swift_retain):} $density |"
+fi

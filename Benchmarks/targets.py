@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Checks the issue's targets against the tables results.sh just produced (in the directory given) and
+prints them as a Markdown table. Used only by results.sh."""
+import os
+import sys
+
+d = sys.argv[1]
+
+
+def rows(name):
+    """The data rows of every Markdown table in d/name, as lists of cells."""
+    path = os.path.join(d, name)
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        out.append(cells)
+    return out
+
+
+def num(s):
+    try:
+        return float(s.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+results = []
+
+
+def target(what, measured, met):
+    results.append((what, measured, "met" if met else "**missed**" if met is not None else "not measured"))
+
+
+# callgrind: group | case | mode | per iteration | delta
+cg = {}
+for r in rows("callgrind.md"):
+    if len(r) >= 4 and num(r[3]) is not None:
+        cg[(r[1], r[2])] = num(r[3])
+direct = cg.get(("direct call (the limit)", "inline"))
+static = cg.get(("@StaticCall", "inline"))
+if direct and static:
+    target("patched static call ≤ 1.02× direct call, instructions per iteration",
+           f"{static:.2f} / {direct:.2f} = {static / direct:.3f}×", static / direct <= 1.02)
+    static_dispatch = static - direct + 1
+    for peer in ["global closure variable", "protocol existential", "@_dynamicReplacement(for:)"]:
+        p = cg.get((peer, "inline"))
+        if p is None:
+            continue
+        dispatch = p - direct + 1
+        target(f"{peer} ≥ 3× the static call's dispatch instructions",
+               f"{dispatch:.2f} vs {static_dispatch:.2f} = {dispatch / static_dispatch:.2f}× "
+               f"(whole iteration: {p:.2f} vs {static:.2f} = {p / static:.2f}×)",
+               dispatch / static_dispatch >= 3)
+none = cg.get(("no hook (the same loop without it)", "inline"))
+for hook in ["@StaticCall hook() after disable()", "@StaticCall hook(i) after disable()"]:
+    h = cg.get((hook, "inline"))
+    if none is not None and h is not None:
+        target(f"{hook} ≤ the loop without it + 1 instruction", f"+{h - none:.2f}", h - none <= 1.0)
+key, boolean = cg.get(("@StaticKey read", "inline")), cg.get(("plain global Bool", "inline"))
+if key is not None and boolean is not None:
+    target("@StaticKey read ≤ plain Bool read, instructions per iteration", f"{key:.2f} vs {boolean:.2f}", key <= boolean)
+
+# wall clock: group | case | median | min | ratio
+wall = {}
+for r in rows("wall.md"):
+    if len(r) >= 5 and num(r[2]) is not None:
+        wall[r[1]] = num(r[2])
+if "direct call (the limit)" in wall and "@StaticCall" in wall:
+    ratio = wall["@StaticCall"] / wall["direct call (the limit)"]
+    target("patched static call ≤ 1.05× direct call, wall clock (interleaved medians)",
+           f"{wall['@StaticCall']:.3f} / {wall['direct call (the limit)']:.3f} ns = {ratio:.3f}×", ratio <= 1.05)
+if "@StaticKey read" in wall and "plain global Bool" in wall:
+    target("@StaticKey read ≤ plain Bool read, wall clock",
+           f"{wall['@StaticKey read']:.3f} vs {wall['plain global Bool']:.3f} ns", wall["@StaticKey read"] <= wall["plain global Bool"] * 1.0)
+s = wall.get("packets: static calls + static key")
+for twin in ["packets: closures + optional closure + Bool", "packets: existentials + Bool"]:
+    t = wall.get(twin)
+    if s and t:
+        saved = 1 - s / t
+        target(f"end to end ≥ 10% faster than its twin ({twin.split(': ')[1]})",
+               f"{s:.2f} vs {t:.2f} ns per packet: {saved * 100:.1f}% less time", saved >= 0.10)
+
+# update: name | sites | median | p90 | syncs | ratio | per site | wrong
+for name, label in [("update2.md", "2 threads calling"), ("update0.md", "no other threads")]:
+    up = {r[0]: r for r in rows(name) if len(r) >= 8}
+    ten = up.get("1 key, 10 sites")
+    if ten:
+        target(f"1 key with 10 sites, {label}: < 50 µs median", f"{ten[2]} µs", num(ten[2]) < 50)
+        target(f"1 key with 10 sites, {label}: ≤ 1.25× three bare syncs (DESIGN §5)",
+               f"{ten[2]} µs vs {ten[4]} µs = {ten[5]}×", num(ten[5]) <= 1.25)
+    batch = up.get("100 keys × 10 sites, batched (one transaction)")
+    if batch:
+        target(f"1000 sites batched, {label}: < 2 ms", f"{num(batch[2]) / 1000:.2f} ms", num(batch[2]) < 2000)
+        one = up.get("1 key, 1 site")
+        if one:
+            target(f"1000 sites batched, {label}: ≤ 2× a single update (DESIGN §5)",
+                   f"{batch[2]} µs vs {one[2]} µs = {num(batch[2]) / num(one[2]):.2f}×", num(batch[2]) <= 2 * num(one[2]))
+    wrong = sum(int(r[7].split("/")[0]) for r in up.values())
+    target(f"no wrong result seen by the calling threads ({label})", f"{wrong} wrong", wrong == 0)
+
+# discovery: MB | proven | unproven | median | min | scan | per 10 MB | density
+for r in rows("discovery.md"):
+    if len(r) >= 7 and num(r[0]) is not None and num(r[0]) >= 9.5:
+        target(f"discovery ≤ 5 ms per 10 MB ({r[0]} MB of text)", f"{r[6]} ms per 10 MB", num(r[6]) <= 5.0)
+
+print("| target | measured | |")
+print("|---|---|---|")
+for what, measured, verdict in results:
+    print(f"| {what} | {measured} | {verdict} |")
