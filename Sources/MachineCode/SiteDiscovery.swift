@@ -25,37 +25,89 @@ public enum SiteDiscovery {
     public static func scan(_ bytes: UnsafeRawBufferPointer, at address: UInt64, trampolines: [UInt64]) -> [SiteCandidate] {
         let targets = trampolines.sorted()
         guard let lowest = targets.first, let highest = targets.last, bytes.count >= 5 else { return [] }
-        var result: [SiteCandidate] = []
-        let base = bytes.baseAddress!
         let count = bytes.count
-        let single = targets.count == 1
-        // A candidate at offset o targets (address + o + 5 + rel32): compare rel32 + o against this span.
-        let span = highest &- lowest
-
-        @inline(__always) func consider(_ offset: Int, _ opcode: UInt8) {
-            let rel = UInt64(bitPattern: Int64(base.loadUnaligned(fromByteOffset: offset &+ 1, as: Int32.self)))
-            let target = address &+ UInt64(offset) &+ 5 &+ rel
-            guard target &- lowest <= span, single || binarySearch(targets, target) else { return }
-            result.append(SiteCandidate(address: address &+ UInt64(offset), kind: opcode == 0xe8 ? .call : .tail, trampoline: target))
-        }
+        // When every target is within 16 MiB of every byte of the buffer, a real candidate's rel32 has a
+        // top byte of 00 or FF, so the word four bytes on must show 00/FF at the same position: a filter
+        // that drops almost every E8/E9 that is not a call before the exact check.
+        let reach: UInt64 = 1 << 24
+        let near = highest &- address &+ reach < 2 &* reach && (address &+ UInt64(count)) &- lowest &+ reach < 2 &* reach
+        var scanner = Scanner(base: bytes.baseAddress!, address: address, targets: targets, near: near)
 
         // Eight bytes at a time: byte k of x is zero exactly when byte k of the word is E8 or E9. The
         // zero-byte mask flags every zero byte (and possibly a false one just above a true one, which
         // the opcode check rejects). Stop where a whole instruction no longer fits after the word.
-        //
-        // When every target is within 16 MiB of every byte of the buffer, a real candidate's rel32 has a
-        // top byte of 00 or FF, so the word four bytes on must show 00/FF at the same position: a filter
-        // that drops almost every E8/E9 that is not a call before the exact check.
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        let reach: UInt64 = 1 << 24
-        let near = highest &- address &+ reach < 2 &* reach && (address &+ UInt64(count)) &- lowest &+ reach < 2 &* reach
-        @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        // Two words per iteration; most pairs hold no E8/E9 at all and cost a handful of instructions.
+        let base = bytes.baseAddress!
         var i = 0
-        @inline(__always) func examine(_ at: Int, _ word: UInt64, _ flags: UInt64) {
+        while i &+ 20 <= count {
+            let w0 = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let w1 = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+            let f0 = Scanner.opcodeBytes(w0)
+            let f1 = Scanner.opcodeBytes(w1)
+            if f0 | f1 != 0 {
+                if f0 != 0 { scanner.examine(i, w0, f0) }
+                if f1 != 0 { scanner.examine(i &+ 8, w1, f1) }
+            }
+            i &+= 16
+        }
+        while i &+ 12 <= count {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let flags = Scanner.opcodeBytes(word)
+            if flags != 0 { scanner.examine(i, word, flags) }
+            i &+= 8
+        }
+        while i &+ 5 <= count {
+            let opcode = base.load(fromByteOffset: i, as: UInt8.self)
+            if opcode & 0xfe == 0xe8 { scanner.consider(i, opcode) }
+            i &+= 1
+        }
+        return scanner.result
+    }
+
+    /// The scan's state, as a struct with mutating methods: nested functions capturing a `var` would
+    /// box it and check exclusivity dynamically at every access (half of the scan's time, measured).
+    struct Scanner {
+        let base: UnsafeRawPointer
+        let address: UInt64
+        let targets: [UInt64]
+        let lowest: UInt64
+        /// A candidate at offset o targets (address + o + 5 + rel32): compare rel32 + o against this span.
+        let span: UInt64
+        let single: Bool
+        let near: Bool
+        var result: [SiteCandidate] = []
+
+        init(base: UnsafeRawPointer, address: UInt64, targets: [UInt64], near: Bool) {
+            self.base = base
+            self.address = address
+            self.targets = targets
+            self.lowest = targets.first!
+            self.span = targets.last! &- targets.first!
+            self.single = targets.count == 1
+            self.near = near
+        }
+
+        static let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+
+        @inline(__always) static func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+
+        /// Flags (high bit of each byte) the bytes of `word` that may be E8 or E9.
+        @inline(__always) static func opcodeBytes(_ word: UInt64) -> UInt64 {
+            zeroBytes((word & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
+        }
+
+        @inline(__always) mutating func consider(_ offset: Int, _ opcode: UInt8) {
+            let rel = UInt64(bitPattern: Int64(base.loadUnaligned(fromByteOffset: offset &+ 1, as: Int32.self)))
+            let target = address &+ UInt64(offset) &+ 5 &+ rel
+            guard target &- lowest <= span, single || SiteDiscovery.binarySearch(targets, target) else { return }
+            result.append(SiteCandidate(address: address &+ UInt64(offset), kind: opcode == 0xe8 ? .call : .tail, trampoline: target))
+        }
+
+        @inline(__always) mutating func examine(_ at: Int, _ word: UInt64, _ flags: UInt64) {
             var flagged = flags
             if near {
                 let ahead = base.loadUnaligned(fromByteOffset: at &+ 4, as: UInt64.self)
-                flagged &= zeroBytes(ahead) | zeroBytes(~ahead)
+                flagged &= Self.zeroBytes(ahead) | Self.zeroBytes(~ahead)
             }
             while flagged != 0 {
                 let shift = UInt64(flagged.trailingZeroBitCount) &- 7
@@ -64,30 +116,6 @@ public enum SiteDiscovery {
                 if opcode & 0xfe == 0xe8 { consider(at &+ Int(shift &>> 3), opcode) }
             }
         }
-        // Two words per iteration; most pairs hold no E8/E9 at all and cost a handful of instructions.
-        while i &+ 20 <= count {
-            let w0 = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let w1 = base.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
-            let f0 = zeroBytes((w0 & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
-            let f1 = zeroBytes((w1 & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
-            if f0 | f1 != 0 {
-                if f0 != 0 { examine(i, w0, f0) }
-                if f1 != 0 { examine(i &+ 8, w1, f1) }
-            }
-            i &+= 16
-        }
-        while i &+ 12 <= count {
-            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let flags = zeroBytes((word & 0xfefe_fefe_fefe_fefe) ^ 0xe8e8_e8e8_e8e8_e8e8)
-            if flags != 0 { examine(i, word, flags) }
-            i &+= 8
-        }
-        while i &+ 5 <= count {
-            let opcode = base.load(fromByteOffset: i, as: UInt8.self)
-            if opcode & 0xfe == 0xe8 { consider(i, opcode) }
-            i &+= 1
-        }
-        return result
     }
 
     static func binarySearch(_ sorted: [UInt64], _ value: UInt64) -> Bool {

@@ -22,6 +22,9 @@ func discovery(library: String, symbol: String) {
         last = r
     }
     let r = last!
+    for (why, n) in StaticCallMeasurement.unprovenReasons(trampoline: UInt(bitPattern: address)).sorted(by: { $0.value > $1.value }).prefix(3) {
+        printError("  unproven \(n)×: \(why)\n")
+    }
     let mb = Double(r.scannedBytes) / 1e6
     let ms = Double(median(times)) / 1e6
     // One row: text MB, sites proven, unproven, median ms, min ms, byte scan ms, ms per 10 MB.
