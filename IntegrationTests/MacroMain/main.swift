@@ -26,6 +26,18 @@ func onPacket(_ p: borrowing Packet) {}
 @StaticCall
 func maxBatch() -> Int { 64 }
 
+// Two keys, one targeting the other (for the chained-keys check below).
+@StaticCall
+func innerStep(_ x: Int) -> Int { x &+ 1 }
+
+@StaticCall
+func outerStep(_ x: Int) -> Int { x }
+
+@inline(never) func callInner(_ x: Int) -> Int { innerStep(x) &* 1 }
+@inline(never) func callOuter(_ x: Int) -> Int { outerStep(x) &* 1 }
+/// A pure forwarder whose only instruction is a tail site of innerStep (`jmp` to its trampoline).
+@inline(never) func viaInner(_ x: Int) -> Int { innerStep(x) }
+
 let seen = Atomic<Int>(0)
 
 @inline(never) func countingHook(_ p: borrowing Packet) { seen.wrappingAdd(p.length, ordering: .relaxed) }
@@ -180,6 +192,18 @@ do {
         check(bad.isEmpty, "each of the twenty keys has its own sites, all patched (\(bad.map { "\($0.name): \($0.sitesPatched)/\($0.sitesFound) \($0.problem ?? "")" }))")
     }
 }
+
+// A key whose target is another key must follow that key's later updates: its sites may be patched
+// past pure forwarders, never past the other key's sites (whose bytes change).
+check(callInner(1) == 2, "innerStep's default body")
+$outerStep.update { viaInner($0) }
+check(callOuter(1) == 2, "outerStep retargeted to a forwarder to innerStep")
+$innerStep.update { $0 &+ 100 }
+check(callInner(1) == 101 && callOuter(1) == 101, "outerStep follows innerStep's update (\(callInner(1)), \(callOuter(1)))")
+$innerStep.update(returning: 7)
+check(callInner(1) == 7 && callOuter(1) == 7, "outerStep follows innerStep to a constant (\(callInner(1)), \(callOuter(1)))")
+$innerStep.reset()
+check(callOuter(1) == 2, "outerStep follows innerStep's reset (\(callOuter(1)))")
 
 // What happened, for people and for tests.
 let report = StaticCalls.report()

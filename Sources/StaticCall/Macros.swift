@@ -27,13 +27,13 @@ public enum StaticCallUpdateAccess {
 /// followed to it. In Swift 6 language mode `update(to: other)` with a named function does not compile
 /// yet (the compiler cannot convert it to `@convention(thin)`); use the closure form.
 @attached(body)
-@attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallDefault_),
+@attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallSlowPath_), prefixed(_staticcallDefault_),
           prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_))
 public macro StaticCall() = #externalMacro(module: "StaticCallMacros", type: "StaticCallMacro")
 
 /// A static call that everyone who can see it may call, but only code at `updatable` access may retarget.
 @attached(body)
-@attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallDefault_),
+@attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallSlowPath_), prefixed(_staticcallDefault_),
           prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_))
 public macro StaticCall(updatable: StaticCallUpdateAccess) = #externalMacro(module: "StaticCallMacros", type: "StaticCallMacro")
 
@@ -51,6 +51,6 @@ public macro StaticCall(updatable: StaticCallUpdateAccess) = #externalMacro(modu
 /// $tracingEnabled.decrement()      // static_key_slow_dec()
 /// ```
 @attached(accessor, names: named(get), named(set))
-@attached(peer, names: prefixed(`$`), prefixed(_statickeyTrampoline_), prefixed(_statickeyStorage_),
+@attached(peer, names: prefixed(`$`), prefixed(_statickeyTrampoline_), prefixed(_statickeySlowPath_), prefixed(_statickeyStorage_),
           prefixed(_statickeyAddress_), prefixed(_statickeyRegister_), prefixed(_statickeyKey_))
 public macro StaticKey() = #externalMacro(module: "StaticCallMacros", type: "StaticKeyMacro")

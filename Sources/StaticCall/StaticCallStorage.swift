@@ -30,6 +30,13 @@ public struct StaticCallStorage: ~Copyable, Sendable {
     @inlinable @inline(__always)
     public static func isDirectTarget(_ word: UInt) -> Bool { Int(bitPattern: word) > 2 }
 
+    /// The constant a plain constant word stands for (not while calls are counted): the fast path of a
+    /// static key's trampoline in indirect mode. The runtime publishes the constant before the word.
+    @inlinable @inline(__always)
+    public func constant(ifPlain word: UInt) -> UInt64? {
+        word == Self.constantWord ? _constant.load(ordering: .acquiring) : nil
+    }
+
     /// What the slow path must do when the word is not a plain target.
     @frozen
     public enum Dispatch {

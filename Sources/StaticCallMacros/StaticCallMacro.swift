@@ -130,6 +130,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         // sites then call the trampoline directly, where they can be patched.
         let trampolineAccess = (m.access == "public" || m.access == "package" || m.access == "open") ? "@usableFromInline " : peerAccess
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
+        let slowPath = m.peer("SlowPath")
         let address = m.peer("Address"), defaultBody = m.peer("Default"), keyType = m.peer("Key")
         let thin = m.thinType
         // Inside a static method an unqualified member is `Self.member`, which a closure would capture
@@ -154,7 +155,8 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         decls.append("""
             /// The trampoline of `\(raw: m.displayName)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("\(raw: symbol)")
             @inline(never)
             \(raw: trampolineAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
@@ -163,7 +165,17 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                 if StaticCallStorage.isDirectTarget(w) {
                     return \(raw: t)unsafeBitCast(w, to: Function?.self)!(\(raw: args))
                 }
-                switch \(raw: storage).dispatch(w, register: \(raw: register)) {
+                return \(raw: t)\(raw: qualifier)\(raw: slowPath)(\(raw: args))
+            }
+            """)
+        decls.append("""
+            /// The slow path of `\(raw: m.displayName)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("\(raw: symbol)_slow")
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: slowPath)(\(raw: params))\(raw: effects)\(raw: result) {
+                typealias Function = \(raw: thin)
+                switch \(raw: storage).dispatch(\(raw: storage).word, register: \(raw: register)) {
                 case let .call(p):
                     return \(raw: t)unsafeBitCast(p, to: Function?.self)!(\(raw: args))
                 case let .constant(c):

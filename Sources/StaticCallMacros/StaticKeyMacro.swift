@@ -84,16 +84,26 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         let q = m.isStatic ? (m.enclosingType.map { $0 + "." } ?? "Self.") : ""
         let (peerAccess, keyAccess, memberAccess) = GeneratedNames.access(declaration: m.access, key: m.access)
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
-        let address = m.peer("Address"), keyType = m.peer("Key")
+        let address = m.peer("Address"), keyType = m.peer("Key"), slowPath = m.peer("SlowPath")
         let suffix = GeneratedNames.uniqueSuffix(m.name + (m.enclosingType ?? ""), of: declaration, in: context)
         let symbol = "__dtrace_staticcall_key_\(m.name)_\(suffix)"
         return [
             """
             /// The trampoline every read of `\(raw: m.name)` calls; the runtime patches those calls into
             /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("\(raw: symbol)")
             @inline(never)
             \(raw: peerAccess)\(raw: s)func \(raw: trampoline)() -> Bool {
+                if let c = \(raw: storage).constant(ifPlain: \(raw: storage).word) { return c & 1 != 0 }
+                return \(raw: q)\(raw: slowPath)()
+            }
+            """,
+            """
+            /// The slow path of `\(raw: m.name)`'s trampoline: registration at the first read, counted reads.
+            @_silgen_name("\(raw: symbol)_slow")
+            @inline(never)
+            \(raw: peerAccess)\(raw: s)func \(raw: slowPath)() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = \(raw: storage).word
                 if StaticCallStorage.isDirectTarget(w) {

@@ -18,7 +18,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `scale(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_scale_f452d0945b040975")
             @inline(never)
             func _staticcallTrampoline_scale(_ a0: Int) -> Int {
@@ -27,7 +28,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!(a0)
                 }
-                switch _staticcallStorage_scale.dispatch(w, register: _staticcallRegister_scale) {
+                return _staticcallSlowPath_scale(a0)
+            }
+
+            /// The slow path of `scale(_:)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_scale_f452d0945b040975_slow")
+            @inline(never)
+            func _staticcallSlowPath_scale(_ a0: Int) -> Int {
+                typealias Function = @convention(thin) (Int) -> Int
+                switch _staticcallStorage_scale.dispatch(_staticcallStorage_scale.word, register: _staticcallRegister_scale) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!(a0)
                 case let .constant(c):
@@ -137,7 +147,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `onPacket(_:label:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_onPacket_d610314417b53bca")
             @inline(never)
             func _staticcallTrampoline_onPacket(_ a0: inout Int, _ a1: String) {
@@ -146,7 +157,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!(&a0, a1)
                 }
-                switch _staticcallStorage_onPacket.dispatch(w, register: _staticcallRegister_onPacket) {
+                return _staticcallSlowPath_onPacket(&a0, a1)
+            }
+
+            /// The slow path of `onPacket(_:label:)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_onPacket_d610314417b53bca_slow")
+            @inline(never)
+            func _staticcallSlowPath_onPacket(_ a0: inout Int, _ a1: String) {
+                typealias Function = @convention(thin) (inout Int, String) -> Void
+                switch _staticcallStorage_onPacket.dispatch(_staticcallStorage_onPacket.word, register: _staticcallRegister_onPacket) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!(&a0, a1)
                 case let .constant(c):
@@ -263,7 +283,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `tracing()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_tracing() -> Bool {
@@ -272,7 +293,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!()
                 }
-                switch _staticcallStorage_tracing.dispatch(w, register: _staticcallRegister_tracing) {
+                return _staticcallSlowPath_tracing()
+            }
+
+            /// The slow path of `tracing()`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389_slow")
+            @inline(never)
+            func _staticcallSlowPath_tracing() -> Bool {
+                typealias Function = @convention(thin) () -> Bool
+                switch _staticcallStorage_tracing.dispatch(_staticcallStorage_tracing.word, register: _staticcallRegister_tracing) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!()
                 case let .constant(c):
@@ -382,7 +412,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `parse(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_parse_fa51e9e8f3c96683")
             @inline(never)
             func _staticcallTrampoline_parse(_ a0: borrowing String) throws(ParseError) -> Int {
@@ -391,7 +422,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return try unsafeBitCast(w, to: Function?.self)!(a0)
                 }
-                switch _staticcallStorage_parse.dispatch(w, register: _staticcallRegister_parse) {
+                return try _staticcallSlowPath_parse(a0)
+            }
+
+            /// The slow path of `parse(_:)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_parse_fa51e9e8f3c96683_slow")
+            @inline(never)
+            func _staticcallSlowPath_parse(_ a0: borrowing String) throws(ParseError) -> Int {
+                typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
+                switch _staticcallStorage_parse.dispatch(_staticcallStorage_parse.word, register: _staticcallRegister_parse) {
                 case let .call(p):
                     return try unsafeBitCast(p, to: Function?.self)!(a0)
                 case let .constant(c):
@@ -496,7 +536,8 @@ struct StaticCallExpansionTests {
 
                 /// The trampoline of `encode(_:)`: every call site calls this, and the runtime patches
                 /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass).
+                /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+                /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
                 @_silgen_name("__dtrace_staticcall_Codec_encode_2e1143f99784c828")
                 @inline(never)
                 static func _staticcallTrampoline_encode(_ a0: Int) -> UInt8 {
@@ -505,7 +546,16 @@ struct StaticCallExpansionTests {
                     if StaticCallStorage.isDirectTarget(w) {
                         return unsafeBitCast(w, to: Function?.self)!(a0)
                     }
-                    switch _staticcallStorage_encode.dispatch(w, register: _staticcallRegister_encode) {
+                    return Codec._staticcallSlowPath_encode(a0)
+                }
+
+                /// The slow path of `encode(_:)`'s trampoline: registration at the first call, constants,
+                /// disabled, counted calls.
+                @_silgen_name("__dtrace_staticcall_Codec_encode_2e1143f99784c828_slow")
+                @inline(never)
+                static func _staticcallSlowPath_encode(_ a0: Int) -> UInt8 {
+                    typealias Function = @convention(thin) (Int) -> UInt8
+                    switch _staticcallStorage_encode.dispatch(_staticcallStorage_encode.word, register: _staticcallRegister_encode) {
                     case let .call(p):
                         return unsafeBitCast(p, to: Function?.self)!(a0)
                     case let .constant(c):
@@ -616,7 +666,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `allocate(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
@@ -625,7 +676,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!(a0)
                 }
-                switch _staticcallStorage_allocate.dispatch(w, register: _staticcallRegister_allocate) {
+                return _staticcallSlowPath_allocate(a0)
+            }
+
+            /// The slow path of `allocate(_:)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0_slow")
+            @inline(never)
+            func _staticcallSlowPath_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
+                typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
+                switch _staticcallStorage_allocate.dispatch(_staticcallStorage_allocate.word, register: _staticcallRegister_allocate) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!(a0)
                 case let .constant(c):
@@ -756,7 +816,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `fetch()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_fetch_da0c818cb4bb1484")
             @inline(never)
             func _staticcallTrampoline_fetch() -> Int {
@@ -765,7 +826,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!()
                 }
-                switch _staticcallStorage_fetch.dispatch(w, register: _staticcallRegister_fetch) {
+                return _staticcallSlowPath_fetch()
+            }
+
+            /// The slow path of `fetch()`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_fetch_da0c818cb4bb1484_slow")
+            @inline(never)
+            func _staticcallSlowPath_fetch() -> Int {
+                typealias Function = @convention(thin) () -> Int
+                switch _staticcallStorage_fetch.dispatch(_staticcallStorage_fetch.word, register: _staticcallRegister_fetch) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!()
                 case let .constant(c):
@@ -895,7 +965,8 @@ struct StaticCallExpansionTests {
 
                 /// The trampoline of `stage(_:)`: every call site calls this, and the runtime patches
                 /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass).
+                /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+                /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
                 @_silgen_name("__dtrace_staticcall_stage_135421d3dd868d50")
                 @inline(never)
                 static func _staticcallTrampoline_stage(_ a0: Int) -> Int {
@@ -904,7 +975,16 @@ struct StaticCallExpansionTests {
                     if StaticCallStorage.isDirectTarget(w) {
                         return unsafeBitCast(w, to: Function?.self)!(a0)
                     }
-                    switch _staticcallStorage_stage.dispatch(w, register: _staticcallRegister_stage) {
+                    return Self._staticcallSlowPath_stage(a0)
+                }
+
+                /// The slow path of `stage(_:)`'s trampoline: registration at the first call, constants,
+                /// disabled, counted calls.
+                @_silgen_name("__dtrace_staticcall_stage_135421d3dd868d50_slow")
+                @inline(never)
+                static func _staticcallSlowPath_stage(_ a0: Int) -> Int {
+                    typealias Function = @convention(thin) (Int) -> Int
+                    switch _staticcallStorage_stage.dispatch(_staticcallStorage_stage.word, register: _staticcallRegister_stage) {
                     case let .call(p):
                         return unsafeBitCast(p, to: Function?.self)!(a0)
                     case let .constant(c):
@@ -1028,7 +1108,8 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `makeSequence()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
             @_silgen_name("__dtrace_staticcall_makeSequence_5b1fd0bc07a5b5d1")
             @inline(never)
             func _staticcallTrampoline_makeSequence() -> any Sequence {
@@ -1037,7 +1118,16 @@ struct StaticCallExpansionTests {
                 if StaticCallStorage.isDirectTarget(w) {
                     return unsafeBitCast(w, to: Function?.self)!()
                 }
-                switch _staticcallStorage_makeSequence.dispatch(w, register: _staticcallRegister_makeSequence) {
+                return _staticcallSlowPath_makeSequence()
+            }
+
+            /// The slow path of `makeSequence()`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_makeSequence_5b1fd0bc07a5b5d1_slow")
+            @inline(never)
+            func _staticcallSlowPath_makeSequence() -> any Sequence {
+                typealias Function = @convention(thin) () -> any Sequence
+                switch _staticcallStorage_makeSequence.dispatch(_staticcallStorage_makeSequence.word, register: _staticcallRegister_makeSequence) {
                 case let .call(p):
                     return unsafeBitCast(p, to: Function?.self)!()
                 case let .constant(c):
@@ -1219,9 +1309,20 @@ struct StaticKeyMacroTests {
 
             /// The trampoline every read of `tracingEnabled` calls; the runtime patches those calls into
             /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f")
             @inline(never)
             func _statickeyTrampoline_tracingEnabled() -> Bool {
+                if let c = _statickeyStorage_tracingEnabled.constant(ifPlain: _statickeyStorage_tracingEnabled.word) {
+                    return c & 1 != 0
+                }
+                return _statickeySlowPath_tracingEnabled()
+            }
+
+            /// The slow path of `tracingEnabled`'s trampoline: registration at the first read, counted reads.
+            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f_slow")
+            @inline(never)
+            func _statickeySlowPath_tracingEnabled() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = _statickeyStorage_tracingEnabled.word
                 if StaticCallStorage.isDirectTarget(w) {
@@ -1332,9 +1433,20 @@ struct StaticKeyMacroTests {
 
                 /// The trampoline every read of `verbose` calls; the runtime patches those calls into
                 /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+                /// The fast path only (indirect mode's whole cost): the key's constant.
                 @_silgen_name("__dtrace_staticcall_key_verbose_15fd96cdc20681a7")
                 @inline(never)
                 static func _statickeyTrampoline_verbose() -> Bool {
+                    if let c = _statickeyStorage_verbose.constant(ifPlain: _statickeyStorage_verbose.word) {
+                        return c & 1 != 0
+                    }
+                    return Log._statickeySlowPath_verbose()
+                }
+
+                /// The slow path of `verbose`'s trampoline: registration at the first read, counted reads.
+                @_silgen_name("__dtrace_staticcall_key_verbose_15fd96cdc20681a7_slow")
+                @inline(never)
+                static func _statickeySlowPath_verbose() -> Bool {
                     typealias Function = @convention(thin) () -> Bool
                     let w = _statickeyStorage_verbose.word
                     if StaticCallStorage.isDirectTarget(w) {
@@ -1456,9 +1568,20 @@ struct StaticKeyMacroTests {
 
             /// The trampoline every read of `flag` calls; the runtime patches those calls into
             /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
             @inline(never)
             func _statickeyTrampoline_flag() -> Bool {
+                if let c = _statickeyStorage_flag.constant(ifPlain: _statickeyStorage_flag.word) {
+                    return c & 1 != 0
+                }
+                return _statickeySlowPath_flag()
+            }
+
+            /// The slow path of `flag`'s trampoline: registration at the first read, counted reads.
+            @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58_slow")
+            @inline(never)
+            func _statickeySlowPath_flag() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = _statickeyStorage_flag.word
                 if StaticCallStorage.isDirectTarget(w) {
@@ -1579,9 +1702,20 @@ struct StaticKeyMacroTests {
 
             /// The trampoline every read of `level` calls; the runtime patches those calls into
             /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_level_1e89fc497de8a59e")
             @inline(never)
             func _statickeyTrampoline_level() -> Bool {
+                if let c = _statickeyStorage_level.constant(ifPlain: _statickeyStorage_level.word) {
+                    return c & 1 != 0
+                }
+                return _statickeySlowPath_level()
+            }
+
+            /// The slow path of `level`'s trampoline: registration at the first read, counted reads.
+            @_silgen_name("__dtrace_staticcall_key_level_1e89fc497de8a59e_slow")
+            @inline(never)
+            func _statickeySlowPath_level() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = _statickeyStorage_level.word
                 if StaticCallStorage.isDirectTarget(w) {
@@ -1718,9 +1852,20 @@ struct StaticKeyMacroTests {
 
             /// The trampoline every read of `flag` calls; the runtime patches those calls into
             /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
             @inline(never)
             func _statickeyTrampoline_flag() -> Bool {
+                if let c = _statickeyStorage_flag.constant(ifPlain: _statickeyStorage_flag.word) {
+                    return c & 1 != 0
+                }
+                return _statickeySlowPath_flag()
+            }
+
+            /// The slow path of `flag`'s trampoline: registration at the first read, counted reads.
+            @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58_slow")
+            @inline(never)
+            func _statickeySlowPath_flag() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
                 let w = _statickeyStorage_flag.word
                 if StaticCallStorage.isDirectTarget(w) {

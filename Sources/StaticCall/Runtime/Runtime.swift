@@ -281,21 +281,23 @@ final class Runtime: @unchecked Sendable {
     }
 
     /// Follows a target that only forwards (`{ f($0) }` compiles to `jmp f` in -O) to where it goes.
-    /// Remembered per target (every flush plans every dirty key), unless a hop passes through one of our
-    /// sites, whose bytes change: such a chain is followed afresh each time.
+    /// Never past a forwarder whose jump is one of our sites: that jump's bytes change with its own key,
+    /// so a site patched past it would keep calling that key's old state. Such a chain ends at the
+    /// forwarder itself, whose jump is then always current. (The original jump of a site not yet known
+    /// goes to its trampoline, which is not a forwarder: chains discovered later are safe as well.)
+    /// Remembered per target (every flush plans every dirty key).
     private func followForwarders(_ target: UInt64) -> UInt64 {
         if let known = forwarders[target] { return known }
         var t = target
-        var remember = true
         for _ in 0..<4 {
+            // A forwarder's jump is within its first 14 bytes (endbr64, push/mov/pop frame, jmp).
+            if (t..<(t + 16)).contains(where: { siteOwners[$0] != nil }) { break }
             guard let cache = object(containing: t), let bytes = cache.functionBytes(startingAt: t),
                   let next = SiteDiscovery.forwardedTarget(bytes, at: t, allowSingleCall: false),
                   object(containing: next) != nil else { break }
-            // A forwarder's jump is within its first 14 bytes (endbr64, push/mov/pop frame, jmp).
-            if (t..<(t + 16)).contains(where: { siteOwners[$0] != nil }) { remember = false }
             t = next
         }
-        if remember { forwarders[target] = t }
+        forwarders[target] = t
         return t
     }
 
@@ -348,7 +350,7 @@ final class Runtime: @unchecked Sendable {
                     record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
                     siteOwners[candidate.address] = record.id
                     knownSitesChanged = true
-                    forwarders = [:] // a remembered chain may pass through this new site
+                    forwarders = [:] // a remembered chain may end past this new site
                 case let .unproven(reason):
                     record.unproven.append((candidate.address, reason))
                     debugLog("\(record.name): candidate 0x\(String(candidate.address, radix: 16)) not proven: \(reason)")
