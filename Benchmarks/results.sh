@@ -63,6 +63,13 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo
     cat "$tmp/wall.md"
     echo
+    echo "Loops whose machine code is identical (the direct call and the patched static call: compare"
+    echo "\`objdump -d --disassemble=staticbench_call_direct\` with \`…_static\` in a running process, or the"
+    echo "callgrind counts above) still differ here by up to one cycle per iteration depending on where the"
+    echo "loop and its call land in memory (this VM runs such a loop at about 1.55 or about 1.9 ns per"
+    echo "iteration); which of the two is faster changes between builds. Instruction counts are the"
+    echo "deterministic comparison; wall clock ranks the mechanisms."
+    echo
     echo "## 5. Update latency"
     echo
     echo "Each update is timed, then three bare \`membarrier(PRIVATE_EXPEDITED_SYNC_CORE)\` calls (the floor of"
