@@ -32,29 +32,19 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("update/three bare membarrier syncs (the floor)") { benchmark in
         for _ in benchmark.scaledIterations { StaticCallMeasurement.threeSyncs() }
     }
-    Benchmark("update/1 key, 10 sites") { benchmark in
-        for _ in benchmark.scaledIterations {
-            round += 1
-            updateTenSites(round: round)
+    let shapes: [(name: String, drive: @Sendable (Int) -> Int, update: @Sendable (Int) -> Void)] = [
+        ("1 key, 10 sites", { driveTenSites($0) }, { updateTenSites(round: $0) }),
+        ("1 key, 1000 sites", { driveThousandSites($0) }, { updateThousandSites(round: $0) }),
+        ("100 keys × 10 sites, batched", { driveBatchKeys($0) }, { r in StaticCalls.batch { updateBatchKeys(round: r) } }),
+    ]
+    for shape in shapes {
+        Benchmark("update/\(shape.name)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                round += 1
+                shape.update(round)
+            }
+        } setup: {
+            Benchmark.blackHole(shape.drive(1)) // registration and discovery happen before the timing
         }
-    } setup: {
-        Benchmark.blackHole(driveTenSites(1))
-    }
-    Benchmark("update/1 key, 1000 sites") { benchmark in
-        for _ in benchmark.scaledIterations {
-            round += 1
-            updateThousandSites(round: round)
-        }
-    } setup: {
-        Benchmark.blackHole(driveThousandSites(1))
-    }
-    Benchmark("update/100 keys × 10 sites, batched") { benchmark in
-        for _ in benchmark.scaledIterations {
-            round += 1
-            let r = round
-            StaticCalls.batch { updateBatchKeys(round: r) }
-        }
-    } setup: {
-        Benchmark.blackHole(driveBatchKeys(1))
     }
 }
