@@ -14,6 +14,8 @@ swift build -c release --product staticcall-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)/staticcall-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The share of E8/E9 bytes in a file: every one is a candidate the scan must look at.
+density() { python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%.2f %%' % (100.0*sum(1 for b in d if b in (0xe8,0xe9))/len(d)))" "$1"; }
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1 2 5 10 20)
 echo "| executable MB | sites proven | unproven | median ms | min ms | byte scan ms | ms per 10 MB | E8/E9 bytes |"
@@ -21,7 +23,7 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for mb in "${sizes[@]}"; do
     python3 make-large-object.py "$mb" 64 12 > "$work/large.s"
     gcc -shared -nostdlib -Wl,--eh-frame-hdr -o "$work/large.so" "$work/large.s"
-    density=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%.2f %%' % (100.0*sum(1 for b in d if b in (0xe8,0xe9))/len(d)))" "$work/large.so")
+    density=$(density "$work/large.so")
     row=$("$bin" discovery "$work/large.so" sc_trampoline)
     echo "$row $density |"
 done
@@ -29,7 +31,7 @@ done
 # candidates, each proven by decoding its function from the start).
 core=$(dirname "$(readlink -f "$(command -v swift)")")/../lib/swift/linux/libswiftCore.so
 if [ -f "$core" ]; then
-    density=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%.2f %%' % (100.0*sum(1 for b in d if b in (0xe8,0xe9))/len(d)))" "$core")
+    density=$(density "$core")
     row=$("$bin" discovery "$core" swift_retain)
     echo "${row/|/| libswiftCore.so (swift_retain):} $density |"
 fi
