@@ -19,6 +19,7 @@ struct DecoderTests {
         "c4 e4 7d 18 c1",         // VEX map 4
         "ff ff",
         "66 0f 78 c1 04 02",      // SSE4a EXTRQ with immediates
+        "0f ff 4c 19 e4",         // UD0: 5 bytes on Intel, 2 on AMD
     ])
     func saysUnknownRatherThanGuessing(_ hex: String) {
         let result = bytes(hex).withUnsafeBytes { X86.decode($0, at: 0) }

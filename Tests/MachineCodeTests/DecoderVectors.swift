@@ -92,4 +92,9 @@ let decoderVectors: [String] = [
         "66 0f d6 c1",
         "0f 0d 09",
         "8f c0",
+        "0f 20 45",          // MOV from CR0: mod is ignored, no displacement follows
+        "45 0f 20 b2",
+        "0f 22 6c",
+        "0f 23 2c",
+        "0f 21 c8",
 ]

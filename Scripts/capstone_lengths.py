@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Capstone's x86-64 instruction lengths, for the decoder tests in Tests/MachineCodeTests/DecoderCapstoneTests.swift.
+
+Capstone (pip package `capstone`) is a second decoder oracle beside objdump, written by neither us nor
+binutils. The Swift test calls this script once per library (and once for all its random byte strings);
+input and output are little-endian binary files, so a million instructions cost one process.
+
+    capstone_lengths.py info
+        Prints `capstone <version>` and `python-code <path>`: the ELF file holding this interpreter's
+        compiled code (libpython when it is built shared, else the executable). Exits 3, printing
+        nothing to stdout, when capstone cannot be imported.
+
+    capstone_lengths.py functions IN OUT
+        IN:  records of  u32 code size, u32 n, n x u8 (our decoder's lengths from the function start),
+             code bytes.
+        OUT: per record  u32 m, m x u32 offset, m x u8 length  -- capstone's linear sweep from offset 0.
+             Length 0 marks an offset where capstone decodes nothing; the sweep resumes after OUR
+             instruction there (the n lengths), or the record ends when we have none there either.
+
+    capstone_lengths.py single IN OUT
+        IN:  records of  u8 size, bytes.
+        OUT: one u8 per record: the length of capstone's first instruction, 0 when it decodes none.
+"""
+import struct
+import sys
+from array import array
+
+try:
+    import capstone
+except ImportError:
+    sys.stderr.write("capstone is not importable: python3 -m pip install capstone\n")
+    sys.exit(3)
+
+
+def disassembler():
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.detail = False
+    md.skipdata = False
+    return md
+
+
+def info():
+    try:
+        from importlib.metadata import version
+        cs_version = version("capstone")
+    except Exception:
+        cs_version = getattr(capstone, "__version__", "unknown")
+    print("capstone", cs_version)
+    import os
+    import sysconfig
+    code = os.path.realpath(sys.executable)
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        libdir = sysconfig.get_config_var("LIBDIR") or ""
+        soname = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""
+        candidate = os.path.join(libdir, soname)
+        if soname and os.path.exists(candidate):
+            code = os.path.realpath(candidate)
+    print("python-code", code)
+
+
+def functions(source, destination):
+    md = disassembler()
+    data = open(source, "rb").read()
+    out = open(destination, "wb")
+    position = 0
+    while position < len(data):
+        size, n = struct.unpack_from("<II", data, position)
+        position += 8
+        ours = data[position:position + n]
+        position += n
+        code = data[position:position + size]
+        position += size
+        our_length_at = {}
+        offset = 0
+        for length in ours:
+            our_length_at[offset] = length
+            offset += length
+        offsets = array("I")
+        lengths = bytearray()
+        start = 0
+        while start < size:
+            end = start
+            for address, length, _, _ in md.disasm_lite(code[start:], start):
+                offsets.append(address)
+                lengths.append(length)
+                end = address + length
+            if end >= size:
+                break
+            offsets.append(end)  # capstone decodes nothing here
+            lengths.append(0)
+            ours_here = our_length_at.get(end)
+            if not ours_here:
+                break
+            start = end + ours_here
+        if sys.byteorder != "little":
+            offsets.byteswap()
+        out.write(struct.pack("<I", len(lengths)))
+        out.write(offsets.tobytes())
+        out.write(lengths)
+    out.close()
+
+
+def single(source, destination):
+    md = disassembler()
+    data = open(source, "rb").read()
+    result = bytearray()
+    position = 0
+    while position < len(data):
+        size = data[position]
+        code = data[position + 1:position + 1 + size]
+        position += 1 + size
+        first = next(md.disasm_lite(code, 0, 1), None)
+        result.append(first[1] if first else 0)
+    open(destination, "wb").write(result)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode == "info":
+        info()
+    elif mode == "functions" and len(sys.argv) == 4:
+        functions(sys.argv[2], sys.argv[3])
+    elif mode == "single" and len(sys.argv) == 4:
+        single(sys.argv[2], sys.argv[3])
+    else:
+        sys.stderr.write(__doc__)
+        sys.exit(2)
