@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -47,7 +48,13 @@ static atomic_ullong late_count;
 static struct sigaction previous[2];
 static atomic_int previous_index;
 
-static __thread int chaining_depth __attribute__((tls_model("initial-exec")));
+/* The call into a previous handler in progress on this thread, to recognise a handler that chains back
+   to us (one installed after ours, which we then re-installed over: each is the other's previous). A
+   previous handler may leave by siglongjmp instead of returning, so this is never a counter that must
+   be undone: a call is a loop-back only if it is nested inside that call's frame *and* passes the same
+   siginfo, which a fresh trap after a siglongjmp never does. */
+static __thread const void *chaining_frame __attribute__((tls_model("initial-exec")));
+static __thread const siginfo_t *chaining_info __attribute__((tls_model("initial-exec")));
 
 static void wait_for_readers(void) {
     while (atomic_load(&readers) != 0) {
@@ -140,22 +147,22 @@ static void trap_handler(int sig, siginfo_t *info, void *context) {
     chain(sig, info, context);
 }
 
-/* Not ours: behave exactly as the handler that was installed before us would have. */
+/* Not ours: behave exactly as the handler that was installed before us would have, with the signal mask
+   it would have run with (ours blocks every asynchronous signal while it runs; see the install). */
 static void chain(int sig, siginfo_t *info, void *context) {
     struct sigaction prev = previous[atomic_load(&previous_index)];
     int loops_back = (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == trap_handler;
-    if (chaining_depth > 0 || loops_back) {
-        /* A handler we chained to chained back to us: nobody else wants it; take the default action. */
+    const void *here = __builtin_frame_address(0);
+    if (chaining_frame != NULL && here < chaining_frame && chaining_info == info) {
+        loops_back = 1; /* called from inside the previous handler we are calling: nobody else wants it */
+    }
+    if (loops_back) {
         prev.sa_flags = 0;
         prev.sa_handler = SIG_DFL;
     }
-    if (prev.sa_flags & SA_SIGINFO) {
-        chaining_depth++;
-        prev.sa_sigaction(sig, info, context);
-        chaining_depth--;
-    } else if (prev.sa_handler == SIG_IGN) {
-        return;
-    } else if (prev.sa_handler == SIG_DFL) {
+    /* SIG_IGN and SIG_DFL are the same values in either member of the handler union. */
+    if (prev.sa_handler == SIG_IGN) return;
+    if (prev.sa_handler == SIG_DFL) {
         /* Re-deliver with the default action so the process ends (and dumps core) as it would have. */
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
@@ -167,11 +174,30 @@ static void chain(int sig, siginfo_t *info, void *context) {
         sigaddset(&set, sig);
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         raise(sig);
-    } else {
-        chaining_depth++;
-        prev.sa_handler(sig);
-        chaining_depth--;
+        return;
     }
+    /* The mask the kernel would have set for that handler: the interrupted code's, its sa_mask, and the
+       signal itself unless SA_NODEFER. */
+    ucontext_t *uc = (ucontext_t *)context;
+    sigset_t mask;
+    if (uc != NULL) mask = uc->uc_sigmask; else sigemptyset(&mask);
+    for (int s = 1; s < NSIG; s++) {
+        if (sigismember(&prev.sa_mask, s) == 1) sigaddset(&mask, s);
+    }
+    if (!(prev.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+
+    const void *saved_frame = chaining_frame;
+    const siginfo_t *saved_info = chaining_info;
+    chaining_frame = here;
+    chaining_info = info;
+    if (prev.sa_flags & SA_SIGINFO) {
+        prev.sa_sigaction(sig, info, context);
+    } else {
+        prev.sa_handler(sig);
+    }
+    chaining_frame = saved_frame;
+    chaining_info = saved_info;
 }
 
 /* Why C: sigaction's handler union and flags, and the handler itself, live here. */
@@ -187,9 +213,19 @@ int cstaticcall_install_trap_handler(void) {
     memset(&mine, 0, sizeof mine);
     mine.sa_sigaction = trap_handler;
     /* SA_ONSTACK: run on the thread's alternate stack when it has one (as Swift's backtracer does).
-       SA_NODEFER: a trap chained to another handler may be re-raised from inside it. */
+       SA_NODEFER: a trap chained to another handler may be re-raised from inside it.
+       sa_mask: every asynchronous signal is blocked while the handler holds the table's reader count, so
+       no other handler (one that updates a key, say) can run on this thread meanwhile and make the
+       patcher wait for a reader that cannot finish. Synchronous signals stay open (they are forced
+       anyway), and chain() sets the previous handler's own mask before calling it. */
     mine.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    sigemptyset(&mine.sa_mask);
+    sigfillset(&mine.sa_mask);
+    sigdelset(&mine.sa_mask, SIGTRAP);
+    sigdelset(&mine.sa_mask, SIGSEGV);
+    sigdelset(&mine.sa_mask, SIGBUS);
+    sigdelset(&mine.sa_mask, SIGILL);
+    sigdelset(&mine.sa_mask, SIGFPE);
+    sigdelset(&mine.sa_mask, SIGSYS);
     if (sigaction(SIGTRAP, &mine, NULL) != 0) return errno;
     return 0;
 }
@@ -224,6 +260,10 @@ int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count) {
     swap_table(&known, t);
     return 0;
 }
+
+/* Why C: the reader count lives beside the handler. A child made by fork() has one thread, which is not
+   inside the handler; a count inherited from a thread of the parent that was would never drop. */
+void cstaticcall_reset_after_fork(void) { atomic_store(&readers, 0); }
 
 uint64_t cstaticcall_emulated_traps(void) { return atomic_load(&emulated_count); }
 uint64_t cstaticcall_late_traps(void) { return atomic_load(&late_count); }
@@ -277,6 +317,12 @@ __attribute__((noinline, used)) static long return_1(void) { return 1; }
 uintptr_t cstaticcall_return_0_address(void) { return (uintptr_t)&return_0; }
 uintptr_t cstaticcall_return_1_address(void) { return (uintptr_t)&return_1; }
 
+/* Why C: mremap is variadic (the new address exists only with MREMAP_FIXED), which Swift cannot call. */
+int cstaticcall_mremap_fixed(void *from, size_t size, void *to) {
+    void *moved = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    return moved == MAP_FAILED ? errno : 0;
+}
+
 /* Why C: prctl is variadic. */
 int cstaticcall_refuse_exec_gain(void) {
     return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
@@ -285,6 +331,7 @@ int cstaticcall_refuse_exec_gain(void) {
 #else /* Other platforms: indirect mode only (DESIGN.md §2); every entry point reports ENOSYS. */
 int cstaticcall_install_trap_handler(void) { return ENOSYS; }
 int cstaticcall_trap_handler_is_installed(void) { return 0; }
+void cstaticcall_reset_after_fork(void) {}
 int cstaticcall_publish_pokes(const cstaticcall_poke *entries, size_t count) { (void)entries; (void)count; return ENOSYS; }
 void cstaticcall_retire_pokes(void) {}
 int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count) { (void)sites; (void)count; return ENOSYS; }
@@ -297,5 +344,6 @@ uintptr_t cstaticcall_probe_address(void) { return 0; }
 uintptr_t cstaticcall_return_0_address(void) { return 0; }
 uintptr_t cstaticcall_return_1_address(void) { return 0; }
 int cstaticcall_refuse_exec_gain(void) { return ENOSYS; }
+int cstaticcall_mremap_fixed(void *from, size_t size, void *to) { (void)from; (void)size; (void)to; return ENOSYS; }
 int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) { (void)body; (void)context; return 0; }
 #endif

@@ -42,6 +42,10 @@ void cstaticcall_retire_pokes(void);
 /// Replaces the set of every site ever patched (sorted), for traps delivered after their patch finished.
 int cstaticcall_set_known_sites(const uintptr_t *sites, size_t count);
 
+/// In a child process after fork (with or without fork handlers): forgets readers of the tables that
+/// were threads of the parent.
+void cstaticcall_reset_after_fork(void);
+
 /// Traps this library has emulated (in-flight) and resumed (late), since start.
 uint64_t cstaticcall_emulated_traps(void);
 uint64_t cstaticcall_late_traps(void);
@@ -77,6 +81,10 @@ int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *object, vo
 /// load a constant and return in one instruction).
 uintptr_t cstaticcall_return_0_address(void);
 uintptr_t cstaticcall_return_1_address(void);
+
+/// mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to): moves a mapping over whatever is mapped at
+/// `to`, atomically for every other thread (they fault and wait for the new page). Returns 0 or errno.
+int cstaticcall_mremap_fixed(void *from, size_t size, void *to);
 
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
 int cstaticcall_refuse_exec_gain(void);
