@@ -37,9 +37,12 @@ let package = Package(
         // Release-built integration program: hand-written trampolines exactly as the macros will
         // generate them, called from loops, tail positions, other files and a second module.
         .target(name: "IntegrationSupport", dependencies: ["StaticCall"], path: "IntegrationTests/Support"),
+        // Fault injection for the fault matrix (seccomp filters, raw fork, foreign SIGTRAP handlers):
+        // real kernel mechanisms, used only by the integration program in child processes.
+        .target(name: "CFaults", path: "IntegrationTests/CFaults"),
         .executableTarget(
             name: "IntegrationMain",
-            dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode"],
+            dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode", "CFaults"],
             path: "IntegrationTests/Main"
         ),
 

@@ -2,11 +2,12 @@
 // threads call them. Run by StaticCallTests/IntegrationTests in every configuration; prints one line per
 // check and exits non-zero on any failure.
 //
-//   staticcall-integration [basic|stress|sigtrap|fork|mdwe] [--expect-mode M] [--expect-writer W]
-//                          [--expect-reason TEXT] [--iterations N]
+//   staticcall-integration [basic|stress|sigtrap|fork|mdwe|soak|fault NAME] [--expect-mode M]
+//                          [--expect-writer W] [--expect-reason TEXT] [--iterations N]
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFaults
 import CStaticCall
 import IntegrationSupport
 import MachineCode
@@ -26,6 +27,9 @@ func finish() -> Never {
     print("\(passed) passed, \(failed) failed")
     exit(failed == 0 ? 0 : 1)
 }
+
+// Line-buffered even into a pipe: a row of the fault matrix that ends by a signal keeps its output.
+cfaults_line_buffer_stdout()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
@@ -198,7 +202,8 @@ func basic() {
 
 // MARK: - stress: two threads call while the main thread cycles states
 
-func stress() {
+/// - Parameter callerSetup: runs first on each calling thread (given its index), e.g. to block signals.
+func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
     ScaleKey.reset()
     HookKey.reset()
     blackHole(sumOfScales(1))
@@ -211,6 +216,7 @@ func stress() {
         let worker = Worker {
             var i = w
             var local = 0
+            callerSetup(w)
             started.wrappingAdd(1, ordering: .relaxed)
             while !stop.load(ordering: .relaxed) {
                 for _ in 0..<100 {
@@ -303,10 +309,14 @@ case "basic": basic()
 case "stress": stress()
 case "sigtrap": sigtrap()
 case "fork": forkTest()
+case "fault":
+    runFault(arguments.count > 1 ? arguments[1] : "")
+case "soak": soak()
 case "mdwe":
     // Memory-deny-write-execute: mprotect(RWX) is refused from here on (irrevocably).
     let err = cstaticcall_refuse_exec_gain()
     check(err == 0, "prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN) (errno \(err))")
+    if arguments.contains("--deny-proc-mem") { denyProcSelfMem() }
     basic()
 default:
     print("unknown command \(command)")

@@ -202,6 +202,7 @@ public struct ProgramHeader: Equatable, Sendable {
     public static let dynamic: UInt32 = 2       // PT_DYNAMIC
     public static let ehFrameHeader: UInt32 = 0x6474_e550 // PT_GNU_EH_FRAME
     public var isExecutable: Bool { flags & 1 != 0 } // PF_X
+    public var isReadable: Bool { flags & 4 != 0 } // PF_R
 
     public init(type: UInt32, flags: UInt32, offset: UInt64, virtualAddress: UInt64, fileSize: UInt64, memorySize: UInt64) {
         self.type = type

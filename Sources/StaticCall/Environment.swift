@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The environment variables StaticCall reads (DESIGN.md §1). None is needed for normal use.
 enum Environment {
@@ -30,3 +31,16 @@ func debugLog(_ message: @autoclosure () -> String) {
     var line = "staticcall: " + message() + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
+
+/// Failures a user must hear about without asking (an update that did not reach every site): written
+/// to standard error, at most `warningLimit` lines per process; `STATICCALL_LOG=debug` shows every one.
+func warn(_ message: @autoclosure () -> String) {
+    if Environment.debugLogging { return debugLog(message()) }
+    let n = warningCount.wrappingAdd(1, ordering: .relaxed).oldValue
+    guard n < warningLimit else { return }
+    var line = "staticcall: " + message() + (n == warningLimit - 1 ? " (further warnings only with STATICCALL_LOG=debug)" : "") + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+private let warningLimit = 20
+private let warningCount = Atomic<Int>(0)

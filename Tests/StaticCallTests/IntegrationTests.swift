@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Builds the integration program in release mode once (the patcher must be proven on optimized code),
@@ -24,22 +25,87 @@ enum IntegrationBinary {
     }
 }
 
-/// Runs a program to completion; returns its exit status and combined output.
+/// How a child process ended.
+struct ProcessOutcome {
+    var status: Int32
+    /// True when `status` is the number of the signal that ended the process.
+    var signaled: Bool
+    var output: String
+    var timedOut: Bool
+}
+
+/// Runs a program to completion (killing it after `timeout` seconds); returns its exit status and
+/// combined output.
 func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]) -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
+    let outcome = runProcess(executable, arguments, environment: environment, timeout: nil)
+    return (outcome.status, outcome.output)
+}
+
+/// Spawned with `posix_spawn` and an empty signal mask and default dispositions: a test runs on a
+/// worker thread that blocks signals (libdispatch blocks SIGUSR1, SIGCHLD and more there), and
+/// Foundation's `Process` would hand that mask to the child (gdb then never sees its inferior stop).
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String], timeout: Double?) -> ProcessOutcome {
     var env = ProcessInfo.processInfo.environment
     for key in env.keys where key.hasPrefix("STATICCALL_") && key != "STATICCALL_INTEGRATION_BIN" { env[key] = nil }
     env.merge(environment) { $1 }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return (-1, "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    var fds: [Int32] = [-1, -1]
+    guard pipe(&fds) == 0 else { return ProcessOutcome(status: -1, signaled: false, output: "pipe: errno \(errno)", timedOut: false) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+    posix_spawn_file_actions_addclose(&actions, fds[0])
+    posix_spawn_file_actions_addclose(&actions, fds[1])
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    close(fds[1])
+    guard spawned == 0 else {
+        close(fds[0])
+        return ProcessOutcome(status: -1, signaled: false, output: "posix_spawn \(executable): errno \(spawned)", timedOut: false)
+    }
+    let finished = Mutex(false)
+    let killed = Mutex(false)
+    let child = pid
+    if let timeout {
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+            finished.withLock { done in
+                if !done {
+                    killed.withLock { $0 = true }
+                    kill(child, SIGKILL)
+                }
+            }
+        }
+    }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        output.append(contentsOf: buffer[0..<n])
+    }
+    close(fds[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    finished.withLock { $0 = true }
+    let signal = status & 0x7f
+    let signaled = signal != 0 && signal != 0x7f
+    return ProcessOutcome(status: signaled ? signal : (status >> 8) & 0xff, signaled: signaled,
+                          output: String(decoding: output, as: UTF8.self), timedOut: killed.withLock { $0 })
 }
 
 struct IntegrationCase: CustomTestStringConvertible, Sendable {
@@ -52,8 +118,8 @@ struct IntegrationCase: CustomTestStringConvertible, Sendable {
 @Suite("Release-built integration program", .serialized)
 struct IntegrationTests {
     static let cases: [IntegrationCase] = [
-        IntegrationCase(name: "every state at loop, tail, other-file and second-module sites (inline, /proc/self/mem)",
-                        arguments: ["basic", "--expect-mode", "inline", "--expect-writer", "proc-self-mem"],
+        IntegrationCase(name: "every state at loop, tail, other-file and second-module sites (inline, page remap)",
+                        arguments: ["basic", "--expect-mode", "inline", "--expect-writer", "page-remap (proc-self-mem)"],
                         environment: ["STATICCALL_STATS": "1"]),
         IntegrationCase(name: "two threads call while 10^4 update rounds cycle targets, NOP and constants",
                         arguments: ["stress", "--iterations", "10000", "--expect-mode", "inline"], environment: [:]),
@@ -62,21 +128,19 @@ struct IntegrationTests {
                         environment: ["STATICCALL_MODE": "indirect", "STATICCALL_STATS": "1"]),
         IntegrationCase(name: "STATICCALL_MODE=indirect under load",
                         arguments: ["stress", "--iterations", "3000", "--expect-mode", "indirect"], environment: ["STATICCALL_MODE": "indirect"]),
-        IntegrationCase(name: "/proc/self/mem refused: falls back to mprotect, still inline",
-                        arguments: ["basic", "--expect-mode", "inline", "--expect-writer", "mprotect", "--expect-reason", "proc/self/mem"],
-                        environment: ["STATICCALL_TEST_DENY_WRITERS": "proc-self-mem"]),
-        IntegrationCase(name: "mprotect fallback under load",
-                        arguments: ["stress", "--iterations", "3000", "--expect-mode", "inline", "--expect-writer", "mprotect"],
-                        environment: ["STATICCALL_TEST_DENY_WRITERS": "proc-self-mem"]),
-        IntegrationCase(name: "MDWE (PR_SET_MDWE) with /proc/self/mem refused: indirect, reason names mprotect",
-                        arguments: ["mdwe", "--expect-mode", "indirect", "--expect-reason", "mprotect(RWX)"],
-                        environment: ["STATICCALL_TEST_DENY_WRITERS": "proc-self-mem"]),
-        IntegrationCase(name: "MDWE alone: /proc/self/mem still patches",
-                        arguments: ["mdwe", "--expect-mode", "inline", "--expect-writer", "proc-self-mem"], environment: [:]),
+        IntegrationCase(name: "MDWE (PR_SET_MDWE) with /proc/self/mem refused (seccomp): indirect, reason names mprotect",
+                        arguments: ["mdwe", "--deny-proc-mem", "--expect-mode", "indirect", "--expect-reason", "mprotect"],
+                        environment: [:]),
+        IntegrationCase(name: "MDWE alone: pages are still remapped through /proc/self/mem",
+                        arguments: ["mdwe", "--expect-mode", "inline", "--expect-writer", "page-remap (proc-self-mem)"], environment: [:]),
         IntegrationCase(name: "a user's SIGTRAP handler installed later still gets raise(SIGTRAP), and patching under load still works",
                         arguments: ["sigtrap", "--iterations", "5000"], environment: [:]),
         IntegrationCase(name: "a forked child calls and patches on its own",
                         arguments: ["fork"], environment: [:]),
+        IntegrationCase(name: "short soak: every core calls while updates run, a thread blocks every signal, foreign SIGTRAPs (page remap)",
+                        arguments: ["soak", "--iterations", "3000"], environment: [:]),
+        IntegrationCase(name: "short soak with the INT3 fallback (remapping refused), foreign SIGTRAPs",
+                        arguments: ["soak", "--iterations", "3000", "--int3"], environment: [:]),
     ]
 
     @Test(arguments: cases)

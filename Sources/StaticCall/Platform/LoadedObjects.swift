@@ -11,10 +11,11 @@ struct LoadedObjectInfo: Equatable {
     var bias: UInt64
     var programHeaders: [ProgramHeader]
 
-    /// The object's loadable segments at their live addresses.
+    /// The object's loadable, readable segments at their live addresses. An execute-only segment (PF_X
+    /// without PF_R) is left out: reading it would fault, so nothing in it is ever scanned or proven.
     var liveImage: ImageView {
         ImageView(segments: programHeaders.compactMap { ph in
-            guard ph.type == ProgramHeader.load, ph.memorySize > 0,
+            guard ph.type == ProgramHeader.load, ph.memorySize > 0, ph.isReadable,
                   let p = UnsafeRawPointer(bitPattern: UInt(bias &+ ph.virtualAddress)) else { return nil }
             return ImageView.Segment(address: bias &+ ph.virtualAddress,
                                      bytes: UnsafeRawBufferPointer(start: p, count: Int(ph.memorySize)),

@@ -2,59 +2,78 @@
 import Glibc
 #endif
 
-/// Something that can write bytes into this process's own machine code.
-protocol TextWriter: AnyObject {
-    var name: String { get }
-    func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError)
-    /// Called in a forked child, before anything else runs there.
-    func resetAfterFork()
-}
-
-extension TextWriter {
-    func resetAfterFork() {}
-}
-
-/// Names of writers refused by `STATICCALL_TEST_DENY_WRITERS` (comma separated: `proc-self-mem`,
-/// `mprotect`): a test hook standing in for a kernel that refuses them.
-func writerIsDeniedForTesting(_ name: String) -> Bool {
-    guard let list = Environment.value("STATICCALL_TEST_DENY_WRITERS") else { return false }
-    return list.split(separator: ",").contains { $0 == name }
-}
-
-#if os(Linux)
-/// Writes through `/proc/self/mem`: the kernel copies the page on write (as for a debugger's
-/// breakpoint), so text never becomes writable and no W+X mapping ever exists.
-final class ProcSelfMemWriter: TextWriter {
-    let name = "proc-self-mem"
+/// A descriptor of `/proc/self/mem`, tied to the process that opened it.
+///
+/// `/proc/self` is resolved when the file is opened: a child made by `fork()` inherits a descriptor of
+/// its *parent's* memory. Fork handlers cannot cover every child (`syscall(SYS_fork)`, `clone`,
+/// `_Fork()` run none), so every write checks the pid and reopens in a new process.
+final class ProcSelfMem {
     private var fd: Int32 = -1
-    private let denied = writerIsDeniedForTesting("proc-self-mem")
+    private var owner: pid_t = 0
 
-    func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {
-        if denied { throw SystemError("open(/proc/self/mem) [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EPERM) }
+    /// Writes `bytes` at `address` of this process, even where the mapping is not writable (the kernel
+    /// copies the page on write, as for a debugger's breakpoint: no W+X mapping ever exists).
+    func write(_ bytes: UnsafeRawBufferPointer, at address: UInt64) throws(SystemError) {
+        let pid = getpid()
+        if fd >= 0 && owner != pid {
+            close(fd) // the parent's memory: never write through it
+            fd = -1
+        }
         if fd < 0 {
             fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)
             if fd < 0 { throw SystemError("open(/proc/self/mem)", errno: errno) }
+            owner = pid
         }
-        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
-        if written != bytes.count { throw SystemError("pwrite(/proc/self/mem)", errno: written < 0 ? errno : EIO) }
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(Int64(bitPattern: address &+ UInt64(done))))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("pwrite(/proc/self/mem)", errno: errno)
+            }
+            if n == 0 { throw SystemError("pwrite(/proc/self/mem)", errno: EIO) }
+            done += n
+        }
     }
 
-    /// A forked child must not write through its parent's descriptor: /proc/self was resolved at open.
-    func resetAfterFork() {
-        if fd >= 0 { close(fd) }
-        fd = -1
+    func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {
+        var failure: SystemError?
+        bytes.withUnsafeBytes { raw in
+            do throws(SystemError) { try write(raw, at: address) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 }
 
-/// Makes the page(s) RW+X for the shortest possible time around a `memcpy`. Never drops X: other
-/// threads may be executing the page. Refused under MDWE, SELinux execmem denial and the like.
+/// Something that can write bytes into this process's own machine code in place (the INT3 protocol's
+/// writes; page remapping writes into a fresh page instead).
+protocol TextWriter: AnyObject {
+    var name: String { get }
+    func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError)
+}
+
+#if os(Linux)
+/// Writes through `/proc/self/mem`: text never becomes writable.
+final class ProcSelfMemWriter: TextWriter {
+    let name = "proc-self-mem"
+    let mem: ProcSelfMem
+
+    init(_ mem: ProcSelfMem) { self.mem = mem }
+
+    func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) { try mem.write(bytes, at: address) }
+}
+
+/// Makes the page(s) RW+X for the shortest possible time around a `memcpy`: the last resort, used only
+/// when `/proc/self/mem` is refused. Never drops X (other threads may be executing the page). Refused
+/// under MDWE, SELinux execmem denial and W^X seccomp filters.
 final class MProtectWriter: TextWriter {
     let name = "mprotect"
-
-    private let denied = writerIsDeniedForTesting("mprotect")
+    /// Set when a page could not be made read-only again after a write: the page stays writable and
+    /// executable, so this writer is never used again, and the report says so.
+    private(set) var leftWritable: String?
 
     func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError) {
-        if denied { throw SystemError("mprotect [denied by STATICCALL_TEST_DENY_WRITERS]", errno: EACCES) }
+        if let leftWritable { throw SystemError("mprotect [not used again: \(leftWritable)]", errno: EPERM) }
         let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
         let start = address & ~(page - 1)
         let end = (address + UInt64(bytes.count) + page - 1) & ~(page - 1)
@@ -64,7 +83,10 @@ final class MProtectWriter: TextWriter {
         }
         bytes.withUnsafeBytes { UnsafeMutableRawPointer(bitPattern: UInt(address))!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         if mprotect(base, Int(end - start), PROT_READ | PROT_EXEC) != 0 {
-            throw SystemError("mprotect(RX)", errno: errno)
+            // The bytes are written (this is not a failed write), but the page stays RWX.
+            let why = "mprotect(RX) of 0x\(String(start, radix: 16)) failed (\(SystemError("mprotect", errno: errno))); the page stays writable"
+            leftWritable = why
+            debugLog(why)
         }
     }
 }

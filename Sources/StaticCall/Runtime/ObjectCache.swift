@@ -25,6 +25,9 @@ final class ObjectCache {
         }
     }
 
+    /// The file behind this object's text, for page remapping (opened and checked on first use).
+    lazy var mappedFile: Result<MappedFile, PatchError> = Result { () throws(PatchError) in try MappedFile(info) }
+
     var displayName: String { info.name.isEmpty ? "<executable>" : info.name }
 
     /// The function containing `address`, from the unwind index.

@@ -3,12 +3,14 @@ import Glibc
 #endif
 import CStaticCall
 import MachineCode
+import Synchronization
 
 /// What this process can do, decided once (the analogue of the kernel's boot-time feature checks).
 struct Capability {
     var mode: StaticCallMode
     var reason: String?
-    var writers: [TextWriter]
+    /// How text is written: "page-remap (…)" or "int3 (…)".
+    var writer: String?
 }
 
 /// The registry and the patcher. Every method runs under `lock`; calls through trampolines never do.
@@ -20,8 +22,11 @@ final class Runtime: @unchecked Sendable {
     private var order: [UInt] = []
     private var objects: [UInt64: ObjectCache] = [:] // by load bias + name hash
     private var capabilityCache: Capability?
-    private var transaction = PatchTransaction(writers: [])
-    private var membarrierRegistered = false
+    private let transaction = PatchTransaction()
+    /// The process this state belongs to: a child made without fork handlers finds a different pid.
+    private var pid = getpid()
+    /// The thread running the runtime's own code under the lock (never a batch's closure), or 0.
+    private let busyThread = Atomic<UInt>(0)
     private var batchDepth = 0
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
@@ -29,19 +34,19 @@ final class Runtime: @unchecked Sendable {
     private var forwarders: [UInt64: UInt64] = [:]
     private var trampolineOwners: [UInt64: UInt] = [:]
     private var failures: [String] = []
-    private var knownSitesChanged = false
 
     private init() {
         #if os(Linux)
-        // fork(): the child must find the lock free and re-register for membarrier (a new mm).
+        // fork(): the child must find the lock free and re-register for membarrier (a new mm). Children
+        // made without fork handlers are caught by the pid check in flush().
         pthread_atfork(
             { Runtime.shared.lock.lock() },
             { Runtime.shared.lock.unlock() },
             {
                 let runtime = Runtime.shared
-                runtime.membarrierRegistered = false
-                runtime.transaction.writers.forEach { $0.resetAfterFork() }
                 runtime.lock.reinitializeInChild()
+                runtime.busyThread.store(0, ordering: .relaxed)
+                runtime.resetAfterFork()
             })
         #endif
     }
@@ -49,61 +54,90 @@ final class Runtime: @unchecked Sendable {
     // MARK: - Capability
 
     var capability: Capability {
-        lock.withLock {
+        exclusive {
             if let c = capabilityCache { return c }
-            let c = Self.probeCapability()
+            let c = probeCapability()
             capabilityCache = c
-            transaction.writers = c.writers
-            membarrierRegistered = c.mode == .inline
-            debugLog("mode \(c.mode)\(c.reason.map { " (\($0))" } ?? "")\(c.writers.first.map { ", writer \($0.name)" } ?? "")")
+            debugLog("mode \(c.mode)\(c.reason.map { " (\($0))" } ?? "")\(c.writer.map { ", writer \($0)" } ?? "")")
             return c
         }
     }
 
-    private static func probeCapability() -> Capability {
+    /// Decides the mode once: page remapping, probed on the page of a function of our own that is never
+    /// called (rewritten with its own bytes); else the INT3 protocol (whose writers are probed one at a
+    /// time, `mprotect` only if `/proc/self/mem` is refused); else indirect, with every reason.
+    private func probeCapability() -> Capability {
         #if os(Linux) && arch(x86_64)
-        if Environment.modeCap == .indirect { return Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writers: []) }
-        do { try Membarrier.registerSyncCore() } catch {
-            return Capability(mode: .indirect, reason: "\(error)", writers: [])
+        if Environment.modeCap == .indirect { return Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writer: nil) }
+        guard let remapRefusal = probeRemap() else {
+            return Capability(mode: .inline, reason: nil, writer: transaction.remapper.name)
         }
-        if cstaticcall_shadow_stack_enabled() != 0 {
-            return Capability(mode: .indirect, reason: "user shadow stack (CET) is enabled: emulating a call from the trap handler would break its return", writers: [])
+        transaction.remapRefusal = remapRefusal
+        if let int3Refusal = transaction.int3.setUp() {
+            return Capability(mode: .indirect, reason: "page remap refused (\(remapRefusal)); INT3 protocol refused (\(int3Refusal))", writer: nil)
         }
-        let err = cstaticcall_install_trap_handler()
-        if err != 0 { return Capability(mode: .indirect, reason: "\(SystemError("sigaction(SIGTRAP)", errno: err))", writers: []) }
-        // Probe each writer by rewriting the first byte of a function that is never called with itself.
-        let probe = UInt64(cstaticcall_probe_address())
-        let same = readText(at: probe, count: 1)
-        var usable: [TextWriter] = []
-        var refusals: [String] = []
-        for writer in [ProcSelfMemWriter(), MProtectWriter()] as [TextWriter] {
-            do {
-                try writer.write(same, at: probe)
-                usable.append(writer)
-            } catch {
-                refusals.append("\(error)")
-            }
-        }
-        guard !usable.isEmpty else {
-            return Capability(mode: .indirect, reason: "the kernel refuses text writes (\(refusals.joined(separator: "; ")))", writers: [])
-        }
-        let note = refusals.isEmpty ? nil : "using \(usable[0].name) (refused: \(refusals.joined(separator: "; ")))"
-        return Capability(mode: .inline, reason: note, writers: usable)
+        return Capability(mode: .inline, reason: "page remap refused (\(remapRefusal)); using the INT3 protocol", writer: transaction.int3.writerName)
         #else
-        return Capability(mode: .indirect, reason: "inline patching is implemented for x86-64 Linux only", writers: [])
+        return Capability(mode: .indirect, reason: "inline patching is implemented for x86-64 Linux only", writer: nil)
         #endif
+    }
+
+    /// Why pages cannot be remapped in this process, or nil once a page of our own has been.
+    private func probeRemap() -> String? {
+        let probe = UInt64(cstaticcall_probe_address())
+        guard probe != 0, let object = object(containing: probe) else { return "the probe function is in no loaded object" }
+        let file: MappedFile
+        switch object.mappedFile {
+        case let .success(f): file = f
+        case let .failure(error): return "\(error)"
+        }
+        let page = PageRemapper.pageSize
+        let start = probe & ~(page - 1)
+        guard let location = file.location(of: start, pageSize: page) else { return "the probe function is outside \(file.path)'s text" }
+        let same = readText(at: start, count: Int(page))
+        do {
+            try transaction.remapper.replace(at: start, with: same, file: file, offset: location.offset) {
+                PatchTransaction.foreignDifferences($0, live: start, ownSites: [])
+            }
+        } catch {
+            return "\(error)"
+        }
+        return nil
+    }
+
+    /// In a child process after fork (with or without fork handlers).
+    private func resetAfterFork() {
+        pid = getpid()
+        transaction.resetAfterFork()
+    }
+
+    /// Runs `body` under the update lock as the runtime's own work. A signal handler that calls into the
+    /// runtime while its thread is already inside it would run a second transaction over the first, or
+    /// wait for itself: that is stopped at once, with a message, instead.
+    private func exclusive<R>(_ body: () throws -> R) rethrows -> R {
+        let me = UInt(pthread_self())
+        if busyThread.load(ordering: .relaxed) == me {
+            fatalError("StaticCall: re-entered from a signal handler: a key was updated or called for the first time in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").")
+        }
+        lock.lock()
+        busyThread.store(me, ordering: .relaxed)
+        defer {
+            busyThread.store(0, ordering: .relaxed)
+            lock.unlock()
+        }
+        return try body()
     }
 
     // MARK: - Keys
 
     func isRegistered(_ storage: UnsafePointer<StaticCallStorage>) -> Bool {
-        lock.withLock { keys[UInt(bitPattern: storage)] != nil }
+        exclusive { keys[UInt(bitPattern: storage)] != nil }
     }
 
     func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
                   defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
-        _ = capability // decide the mode (membarrier, SIGTRAP handler, writers) before the first patch
-        lock.withLock {
+        _ = capability // decide the mode (how text is written) before the first patch
+        exclusive {
             let id = UInt(bitPattern: storage)
             guard keys[id] == nil else { return }
             let record = KeyRecord(storage: storage, name: name, trampolineThunk: trampolineThunk,
@@ -123,7 +157,11 @@ final class Runtime: @unchecked Sendable {
     /// Changes a key's state: the word first (so unpatched sites and the trampoline already see the new
     /// state), then the sites, as the kernel's __static_call_update() does.
     func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
-        lock.withLock {
+        exclusive { setStateLocked(storage, state) }
+    }
+
+    private func setStateLocked(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
+        do {
             guard let record = keys[UInt(bitPattern: storage)] else {
                 preconditionFailure("StaticCall: key updated before registration")
             }
@@ -145,26 +183,26 @@ final class Runtime: @unchecked Sendable {
     /// maps the count to the new count; the key holds the constant `count > 0`. Returns the new count.
     @discardableResult
     func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ change: (Int) -> Int) -> Int {
-        lock.withLock {
+        exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
             let count = change(record.enableCount)
             precondition(count >= 0, "StaticKey: \(record.name) decremented below zero (more decrement() than increment() calls)")
             record.enableCount = count
-            setState(storage, .constant(count > 0 ? 1 : 0, .bits8))
+            setStateLocked(storage, .constant(count > 0 ? 1 : 0, .bits8))
             return count
         }
     }
 
     func staticKeyCount(_ storage: UnsafePointer<StaticCallStorage>) -> Int {
-        lock.withLock { keys[UInt(bitPattern: storage)]?.enableCount ?? 0 }
+        exclusive { keys[UInt(bitPattern: storage)]?.enableCount ?? 0 }
     }
 
     func state(of storage: UnsafePointer<StaticCallStorage>) -> KeyState? {
-        lock.withLock { keys[UInt(bitPattern: storage)]?.state }
+        exclusive { keys[UInt(bitPattern: storage)]?.state }
     }
 
     func defaultTarget(of storage: UnsafePointer<StaticCallStorage>) -> UInt64? {
-        lock.withLock { keys[UInt(bitPattern: storage)]?.defaultTarget }
+        exclusive { keys[UInt(bitPattern: storage)]?.defaultTarget }
     }
 
     private func publishWord(_ record: KeyRecord) {
@@ -176,12 +214,16 @@ final class Runtime: @unchecked Sendable {
 
     // MARK: - Batches
 
+    /// The lock is held across `body` (other threads' updates join the batch), but `body` is the
+    /// caller's code, not the runtime's: updates inside it are not re-entries.
     func batch<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
-        batchDepth += 1
+        exclusive { batchDepth += 1 }
         defer {
-            batchDepth -= 1
-            if batchDepth == 0 { flush() }
+            exclusive {
+                batchDepth -= 1
+                if batchDepth == 0 { flush() }
+            }
             lock.unlock()
         }
         return try body()
@@ -195,16 +237,18 @@ final class Runtime: @unchecked Sendable {
     /// Discovers and patches every registered key now.
     func patchAll() throws(StaticCallError) {
         _ = capability
-        lock.lock()
-        defer { lock.unlock() }
-        failures = []
-        for id in order where !dirty.contains(id) { dirty.append(id) }
-        flush()
-        if !failures.isEmpty { throw .patchFailed(failures.joined(separator: "; ")) }
+        let failed = exclusive {
+            failures = []
+            for id in order where !dirty.contains(id) { dirty.append(id) }
+            flush()
+            return failures
+        }
+        if !failed.isEmpty { throw .patchFailed(failed.joined(separator: "; ")) }
     }
 
     /// One patch transaction for every dirty key (the kernel's text_poke_queue()/text_poke_finish()).
     private func flush() {
+        if getpid() != pid { resetAfterFork() } // a child made by a raw fork, clone or _Fork()
         let ids = dirty
         dirty = []
         guard !ids.isEmpty else { return }
@@ -224,27 +268,13 @@ final class Runtime: @unchecked Sendable {
             }
         }
         guard !writes.isEmpty else { return }
-        do {
-            if !membarrierRegistered {
-                try Membarrier.registerSyncCore()
-                membarrierRegistered = true
-            }
-            if !cstaticcall_trap_handler_is_installed().boolValue {
-                debugLog("SIGTRAP handler was replaced; re-installing ours (chaining to the new one)")
-                _ = cstaticcall_install_trap_handler()
-            }
-            if knownSitesChanged {
-                // Before the first INT3 at a new site: a late trap there must be recognised as ours.
-                updateKnownSites()
-                knownSitesChanged = false
-            }
-            try transaction.apply(writes)
-        } catch {
-            let message = "patch transaction failed: \(error); sites keep their previous bytes"
-            failures.append(message)
-            for w in writes where w.site.current != w.new { w.site.reason = message }
-            debugLog(message)
+        let failed = transaction.apply(writes, file: { address in
+            self.object(containing: address)?.mappedFile ?? .failure(.refused("0x\(String(address, radix: 16)) is in no loaded object"))
+        }, ownSites: siteOwners.keys.sorted())
+        if !failed.isEmpty {
+            warn("\(failed.count) site\(failed.count == 1 ? "" : "s") did not take the update: \(failed[0])\(failed.count > 1 ? " (and \(failed.count - 1) more; see StaticCalls.report())" : "")")
         }
+        failures += failed
     }
 
     /// The key's state with its target followed through pure forwarders (computed once per flush).
@@ -349,7 +379,7 @@ final class Runtime: @unchecked Sendable {
                     let bytes = readText(at: candidate.address, count: 5)
                     record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
                     siteOwners[candidate.address] = record.id
-                    knownSitesChanged = true
+                    transaction.int3.knownSitesStale = true
                     forwarders = [:] // a remembered chain may end past this new site
                 case let .unproven(reason):
                     record.unproven.append((candidate.address, reason))
@@ -362,16 +392,11 @@ final class Runtime: @unchecked Sendable {
         }
     }
 
-    private func updateKnownSites() {
-        let sites = siteOwners.keys.sorted().map { UInt($0) }
-        _ = sites.withUnsafeBufferPointer { cstaticcall_set_known_sites($0.baseAddress, $0.count) }
-    }
-
     // MARK: - Report
 
     func report() -> StaticCallReport {
         let capability = self.capability
-        return lock.withLock {
+        return exclusive {
             var symbolizer = Symbolizer()
             let entries = order.compactMap { keys[$0] }.map { record -> StaticCallReport.Key in
                 let target: String
@@ -404,8 +429,8 @@ final class Runtime: @unchecked Sendable {
                     problem: record.problem)
             }
             return StaticCallReport(keys: entries, mode: capability.mode, reason: capability.reason,
-                                    writer: capability.writers.first?.name,
-                                    emulatedTraps: Int(cstaticcall_emulated_traps()), lateTraps: Int(cstaticcall_late_traps()))
+                                    writer: capability.writer,
+                                    emulatedTraps: TrapHandler.emulatedTraps, lateTraps: TrapHandler.lateTraps)
         }
     }
 
@@ -425,8 +450,4 @@ final class Runtime: @unchecked Sendable {
         case .bits64: return String(Int64(bitPattern: bits))
         }
     }
-}
-
-private extension Int32 {
-    var boolValue: Bool { self != 0 }
 }
