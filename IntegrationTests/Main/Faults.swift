@@ -99,6 +99,10 @@ func runFault(_ name: String) {
     // A signal handler whose sa_mask blocks everything (SIGTRAP included) makes static calls, on the
     // calling threads and on the updating thread, while updates run.
     case "masking-handler":
+        // Keys are called once before a handler may call them (a first call registers: not
+        // async-signal-safe; see the README).
+        blackHole(sumOfScales(1) &+ scaleTail(1))
+        hook(1)
         let err = cfaults_install_masking_handler(SIGUSR1) {
             for x in 1...4 {
                 if !isValidScale(scale(x), x) || !isValidScale(scaleTail(x), x) { handlerWrong.wrappingAdd(1, ordering: .relaxed) }
@@ -174,6 +178,62 @@ func runFault(_ name: String) {
         check(scale(2) == 22 || scale(2) == 14, "calls still return a whole target's result")
         checkNoSiteHoldsAnINT3("scale(_:)")
 
+    // The INT3 fallback with a thread that blocks SIGTRAP: every update is refused while it does (the
+    // sites keep whole instructions, the report says why), and goes through once it stops.
+    case "int3-blocked-thread":
+        denyRemap()
+        ScaleKey.update { times5($0) }
+        check(scale(2) == 10 && key("scale(_:)")!.sitesPatched > 0, "patched by the INT3 protocol")
+        let blocked = Atomic<Int>(0)
+        let release = Atomic<Bool>(false)
+        let wrong = Atomic<Int>(0)
+        let caller = Worker {
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGTRAP)
+            pthread_sigmask(SIG_BLOCK, &set, nil)
+            blocked.store(1, ordering: .relaxed)
+            var x = 0
+            while !release.load(ordering: .relaxed) {
+                x = (x &+ 1) & 0xffff
+                if !isValidScale(scale(x), x) || !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
+            }
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            blocked.store(2, ordering: .relaxed)
+        }
+        caller.start()
+        while blocked.load(ordering: .relaxed) != 1 { sched_yield() }
+        for n in 0..<200 { if n % 2 == 0 { ScaleKey.update { times7($0) } } else { ScaleKey.update(returning: 42) } }
+        let k = key("scale(_:)")!
+        check(k.sitesPatched < k.sitesFound && k.unpatched.allSatisfy { $0.reason.contains("block") && $0.reason.contains("SIGTRAP") },
+              "while the thread blocks SIGTRAP, updates are refused and the report says why")
+        checkNoSiteHoldsAnINT3("scale(_:)")
+        release.store(true, ordering: .relaxed)
+        caller.join()
+        check(wrong.load(ordering: .relaxed) == 0, "the blocking thread saw only whole targets' results")
+        ScaleKey.update { times11($0) }
+        check(allSitesCurrent("scale(_:)") && scale(2) == 22, "once no thread blocks SIGTRAP, updates reach every site")
+
+    // The INT3 fallback under a tracer (the test runs this under gdb): updates are refused while it is
+    // attached, so no thread ever stops at an INT3; sites never patched stay on the trampoline.
+    case "int3-under-tracer":
+        denyRemap()
+        stress()
+        let k = key("scale(_:)")!
+        for u in k.unpatched.prefix(2) { print("  unpatched 0x\(String(u.address, radix: 16)): \(u.reason)") }
+        if tracerPid() != 0 {
+            // While other threads ran, every update was refused: each site holds the current state or
+            // is reported, naming the tracer.
+            check(k.sitesPatched + k.unpatched.count == k.sitesFound && k.unpatched.allSatisfy { $0.reason.contains("tracer") },
+                  "under a tracer, sites not written are reported with the tracer as the reason (\(k.unpatched.count) of \(k.sitesFound))")
+        } else {
+            check(k.sitesPatched == k.sitesFound, "without a tracer the INT3 protocol patched every site")
+        }
+        // No other thread is left: the patching thread alone cannot stop at its own INT3s.
+        ScaleKey.update { times5($0) }
+        check(scale(2) == 10 && sumOfScales(10) == 225 && scaleTail(4) == 20 && allSitesCurrent("scale(_:)"),
+              "with no other thread, the update reaches every site even under a tracer")
+
     // The INT3 protocol loses membarrier after its first patch: a transaction's sync fails right after
     // its INT3s are written. Each site gets its previous first byte back; nothing is left trapped.
     case "int3-membarrier-refused-later":
@@ -209,6 +269,21 @@ func runFault(_ name: String) {
         check(StaticCalls.report().emulatedTraps >= before + 10, "each call was emulated by the handler")
         EnabledKey.update(returning: true)
         check(countEnabled(10) == 10, "a later update retargets the trapped site's emulation")
+        // With the INT3 protocol refused (a thread that never calls the site blocks SIGTRAP), the
+        // trapped site's emulation still follows the update.
+        let parked = Atomic<Int>(0)
+        let sleeper = Worker {
+            blockAllSignals()
+            parked.store(1, ordering: .relaxed)
+            while parked.load(ordering: .relaxed) == 1 { usleep(1000) }
+        }
+        sleeper.start()
+        while parked.load(ordering: .relaxed) == 0 { sched_yield() }
+        EnabledKey.update(returning: false)
+        check(key("enabled()")!.unpatched.first?.reason.contains("SIGTRAP") == true, "the INT3 protocol was refused")
+        check(countEnabled(10) == 0, "the trapped site follows the update all the same")
+        parked.store(2, ordering: .relaxed)
+        sleeper.join()
         var threw = false
         do { try StaticCalls.patchAll() } catch { threw = true }
         check(threw, "patchAll() throws while a site is trapped")
@@ -346,4 +421,17 @@ func runFault(_ name: String) {
     default:
         check(false, "unknown fault \(name)")
     }
+}
+
+/// TracerPid from /proc/self/status (0 when no debugger is attached).
+func tracerPid() -> Int {
+    let fd = open("/proc/self/status", O_RDONLY)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard n > 0 else { return 0 }
+    let text = String(decoding: bytes[0..<n], as: UTF8.self)
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("TracerPid:") }) else { return 0 }
+    return Int(line.dropFirst("TracerPid:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })) ?? 0
 }

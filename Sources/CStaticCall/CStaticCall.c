@@ -55,6 +55,12 @@ static atomic_int previous_index;
    siginfo, which a fresh trap after a siglongjmp never does. */
 static __thread const void *chaining_frame __attribute__((tls_model("initial-exec")));
 static __thread const siginfo_t *chaining_info __attribute__((tls_model("initial-exec")));
+/* Nested loop-backs counted while they stay nested (a handler that chains back with a copy of the
+   siginfo is caught by this bound); a fresh, non-nested trap starts again from 0. */
+static __thread int chaining_nesting __attribute__((tls_model("initial-exec")));
+/* Set when the previous handler had SA_RESETHAND and has been called once: the kernel would have reset
+   the disposition to SIG_DFL on that delivery, so from then on it is SIG_DFL. */
+static atomic_int previous_was_reset;
 
 static void wait_for_readers(void) {
     while (atomic_load(&readers) != 0) {
@@ -153,14 +159,18 @@ static void chain(int sig, siginfo_t *info, void *context) {
     struct sigaction prev = previous[atomic_load(&previous_index)];
     int loops_back = (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == trap_handler;
     const void *here = __builtin_frame_address(0);
-    if (chaining_frame != NULL && here < chaining_frame && chaining_info == info) {
+    int nested = chaining_frame != NULL && here < chaining_frame;
+    if (!nested) chaining_nesting = 0;
+    if (nested && (chaining_info == info || chaining_nesting >= 8)) {
         loops_back = 1; /* called from inside the previous handler we are calling: nobody else wants it */
     }
-    if (loops_back) {
+    if (loops_back || atomic_load(&previous_was_reset)) {
         prev.sa_flags = 0;
         prev.sa_handler = SIG_DFL;
     }
-    /* SIG_IGN and SIG_DFL are the same values in either member of the handler union. */
+    /* SIG_IGN and SIG_DFL are the same values in either member of the handler union. A trap the CPU
+       raised (an INT3: SI_KERNEL) cannot be ignored: the kernel forces the default action then. */
+    if (prev.sa_handler == SIG_IGN && info != NULL && info->si_code == SI_KERNEL) prev.sa_handler = SIG_DFL;
     if (prev.sa_handler == SIG_IGN) return;
     if (prev.sa_handler == SIG_DFL) {
         /* Re-deliver with the default action so the process ends (and dumps core) as it would have. */
@@ -187,10 +197,13 @@ static void chain(int sig, siginfo_t *info, void *context) {
     if (!(prev.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
 
+    if (prev.sa_flags & SA_RESETHAND) atomic_store(&previous_was_reset, 1);
     const void *saved_frame = chaining_frame;
     const siginfo_t *saved_info = chaining_info;
+    int saved_nesting = chaining_nesting;
     chaining_frame = here;
     chaining_info = info;
+    chaining_nesting = saved_nesting + 1;
     if (prev.sa_flags & SA_SIGINFO) {
         prev.sa_sigaction(sig, info, context);
     } else {
@@ -198,6 +211,7 @@ static void chain(int sig, siginfo_t *info, void *context) {
     }
     chaining_frame = saved_frame;
     chaining_info = saved_info;
+    chaining_nesting = saved_nesting;
 }
 
 /* Why C: sigaction's handler union and flags, and the handler itself, live here. */
@@ -208,6 +222,7 @@ int cstaticcall_install_trap_handler(void) {
     int next = 1 - atomic_load(&previous_index);
     previous[next] = current;
     atomic_store(&previous_index, next);
+    atomic_store(&previous_was_reset, 0);
 
     struct sigaction mine;
     memset(&mine, 0, sizeof mine);
@@ -323,6 +338,9 @@ int cstaticcall_mremap_fixed(void *from, size_t size, void *to) {
     return moved == MAP_FAILED ? errno : 0;
 }
 
+/* Why C: gettid() is declared only under _GNU_SOURCE with glibc 2.30+; syscall() is variadic. */
+int cstaticcall_thread_id(void) { return (int)syscall(SYS_gettid); }
+
 /* Why C: prctl is variadic. */
 int cstaticcall_refuse_exec_gain(void) {
     return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
@@ -344,6 +362,7 @@ uintptr_t cstaticcall_probe_address(void) { return 0; }
 uintptr_t cstaticcall_return_0_address(void) { return 0; }
 uintptr_t cstaticcall_return_1_address(void) { return 0; }
 int cstaticcall_refuse_exec_gain(void) { return ENOSYS; }
+int cstaticcall_thread_id(void) { return 0; }
 int cstaticcall_mremap_fixed(void *from, size_t size, void *to) { (void)from; (void)size; (void)to; return ENOSYS; }
 int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) { (void)body; (void)context; return 0; }
 #endif

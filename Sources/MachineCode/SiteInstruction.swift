@@ -105,7 +105,8 @@ public enum SitePlanner {
     /// that is the trampoline itself rather than the state inline, why.
     ///
     /// `constantFunctions` maps a value of `%rax` to a function that returns it: a tail site of a key
-    /// holding that constant jumps there (one instruction) instead of staying on the trampoline.
+    /// holding that constant jumps there (one instruction) instead of staying on the trampoline, and a
+    /// disabled tail site jumps to the one returning 0.
     public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64,
                             constantFunctions: [UInt64: UInt64] = [:]) -> (SiteInstruction, reason: String?) {
         let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
@@ -115,7 +116,11 @@ public enum SitePlanner {
             if insn.encode(at: site) == nil { return (viaTrampoline, "target 0x\(String(target, radix: 16)) is out of rel32 reach") }
             return (insn, nil)
         case .disabled:
-            return (kind == .call ? .nop : .ret, nil)
+            guard kind == .tail else { return (.nop, nil) }
+            // Not `ret`: every tail state starts with E9, so that a first byte written back by someone
+            // else (a uprobe on the function entry, detached) still makes the site a whole jump.
+            if let f = constantFunctions[0], SiteInstruction.jump(f).encode(at: site) != nil { return (.jump(f), nil) }
+            return (viaTrampoline, "a disabled tail site jumps to a return stub, which is out of rel32 reach")
         case let .constant(bits, width):
             let rax = width == .bits64 ? bits : bits & 0xffff_ffff
             guard kind == .call else {

@@ -82,7 +82,7 @@ public enum StaticCallRuntime {
         withUnsafePointer(to: storage) { Runtime.shared.setState($0, .target(UInt64(target))) }
     }
 
-    /// Turns every call site into a NOP (tail sites into `ret`). The analogue of static_call_update(name, NULL).
+    /// Turns every call site into a NOP (tail sites return at once). The analogue of static_call_update(name, NULL).
     public static func disable(_ storage: borrowing StaticCallStorage) {
         withUnsafePointer(to: storage) { Runtime.shared.setState($0, .disabled) }
     }

@@ -253,7 +253,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             """)
         if m.canDisable {
             members.append("""
-                /// Turns every call site into a 5-byte NOP (tail sites into `ret`): the analogue of
+                /// Turns every call site into a 5-byte NOP (tail sites return at once): the analogue of
                 /// DEFINE_STATIC_CALL_NULL with static_call_cond(). Arguments are still evaluated.
                 \(memberAccess)func disable() {
                     registerIfNeeded()

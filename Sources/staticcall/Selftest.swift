@@ -117,7 +117,7 @@ struct SelftestRun {
         ("value: constant 7 -> constant -1", { $selftestValue.update(returning: -1) }, { _ in -1 }, 1),
         ("value: constant -> default call", { $selftestValue.reset() }, { $0 &+ 1 }, 1),
         ("hook: default -> +10 (call -> call')", { $selftestHook.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
-        ("hook: call -> NOP (tail: ret)", { $selftestHook.disable() }, { $0 &+ 1 }, 0),
+        ("hook: call -> NOP (tail: jmp to a return stub)", { $selftestHook.disable() }, { $0 &+ 1 }, 0),
         ("hook: NOP -> call", { $selftestHook.update { hookAdds10($0) } }, { $0 &+ 1 }, 10),
         ("hook: call -> default", { $selftestHook.reset() }, { $0 &+ 1 }, 1),
         ("batch: value x*2 and hook NOP in one transaction",

@@ -58,7 +58,10 @@ struct SiteInstructionTests {
         let nearTail = SitePlanner.plan(.target(site + 0x40), kind: .tail, site: site, trampoline: tramp)
         #expect(nearTail.0 == .jump(site + 0x40) && nearTail.reason == nil)
         #expect(SitePlanner.plan(.disabled, kind: .call, site: site, trampoline: tramp).0 == .nop)
-        #expect(SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp).0 == .ret)
+        // A disabled tail site jumps to a return stub (every tail state starts with E9), else stays.
+        #expect(SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp, constantFunctions: [0: site + 0x600]).0 == .jump(site + 0x600))
+        let disabledFar = SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp)
+        #expect(disabledFar.0 == .jump(tramp) && disabledFar.reason != nil)
         #expect(SitePlanner.plan(.constant(42, .bits64), kind: .call, site: site, trampoline: tramp).0 == .loadConstant(42))
         #expect(SitePlanner.plan(.constant(UInt64.max, .bits32), kind: .call, site: site, trampoline: tramp).0 == .loadConstant(0xffff_ffff))
         let far = SitePlanner.plan(.target(site + (1 << 33)), kind: .call, site: site, trampoline: tramp)

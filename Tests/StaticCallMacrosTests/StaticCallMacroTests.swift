@@ -245,7 +245,7 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.reset(_staticcallStorage_onPacket)
                 }
 
-                /// Turns every call site into a 5-byte NOP (tail sites into `ret`): the analogue of
+                /// Turns every call site into a 5-byte NOP (tail sites return at once): the analogue of
                 /// DEFINE_STATIC_CALL_NULL with static_call_cond(). Arguments are still evaluated.
                 func disable() {
                     registerIfNeeded()

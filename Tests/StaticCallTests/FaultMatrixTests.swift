@@ -35,6 +35,7 @@ struct FaultMatrixTests {
         FaultRow(event: "seccomp refuses mremap: the INT3 protocol carries the updates", fault: "remap-refused", outcome: .passes),
         FaultRow(event: "every text write refused from start-up: indirect mode", fault: "writes-refused-at-start", outcome: .passes),
         FaultRow(event: "every text write refused after patching: visible failure, whole instructions", fault: "writes-refused-later", outcome: .passes),
+        FaultRow(event: "the INT3 fallback with a thread blocking SIGTRAP: refused while it does, then resumes", fault: "int3-blocked-thread", outcome: .passes),
         FaultRow(event: "the INT3 fallback loses membarrier after its first patch: first bytes put back", fault: "int3-membarrier-refused-later", outcome: .passes),
         FaultRow(event: "the INT3 fallback fails mid-patch: the site stays trapped and emulates the current state", fault: "int3-fails-mid-patch", outcome: .passes),
         FaultRow(event: "a fork while another thread is inside the SIGTRAP handler", fault: "fork-during-trap", outcome: .passes),
@@ -75,16 +76,18 @@ struct FaultMatrixTests {
     }
 
     /// gdb with default settings stops a thread at every SIGTRAP it sees. A patching program with two
-    /// threads calling through every update must run to completion under it.
-    @Test func patchingProgramRunsToCompletionUnderGdb() throws {
+    /// threads calling through every update must run to completion under it: with page remapping (which
+    /// writes no INT3), and with the INT3 fallback (which refuses to write while a tracer is attached).
+    @Test(arguments: [["stress", "--iterations", "3000", "--expect-mode", "inline"], ["fault", "int3-under-tracer", "--iterations", "3000"]])
+    func patchingProgramRunsToCompletionUnderGdb(_ arguments: [String]) throws {
         let binary = try IntegrationBinary.path.get()
         let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(gdb, "gdb is not installed (.ci/run installs it)")
-        let result = runProcess(path, ["-nx", "-batch", "-ex", "run", "--args", binary, "stress", "--iterations", "3000", "--expect-mode", "inline"],
-                                environment: [:], timeout: 300)
+        let result = runProcess(path, ["-nx", "-batch", "-ex", "run", "--args", binary] + arguments, environment: [:], timeout: 300)
         let tail = String(result.output.suffix(4000))
         #expect(!result.timedOut, "timed out\n\(tail)")
         #expect(!result.output.contains("received signal SIGTRAP"), "a thread stopped on a SIGTRAP\n\(tail)")
+        #expect(!result.output.contains("FAIL"), "\(tail)")
         #expect(result.output.contains(" passed, 0 failed"), "\(tail)")
         #expect(result.output.contains("exited normally"), "\(tail)")
     }

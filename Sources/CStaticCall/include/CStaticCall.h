@@ -86,6 +86,9 @@ uintptr_t cstaticcall_return_1_address(void);
 /// `to`, atomically for every other thread (they fault and wait for the new page). Returns 0 or errno.
 int cstaticcall_mremap_fixed(void *from, size_t size, void *to);
 
+/// The calling thread's id (gettid).
+int cstaticcall_thread_id(void);
+
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
 int cstaticcall_refuse_exec_gain(void);
 

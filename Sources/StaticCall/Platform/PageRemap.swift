@@ -4,10 +4,9 @@ import Glibc
 import CStaticCall
 import MachineCode
 
-/// The file behind one loaded object's text, opened once and checked to be the very file mapped there
-/// (same device and inode as `/proc/self/maps` shows), so that a page mapped from it is the page the
-/// loader mapped: same file, same offset, same name in `/proc/self/maps`, and the kernel's uprobes for
-/// that file installed in it.
+/// The file behind one loaded object's text, opened once and checked to be the very file mapped there,
+/// so that a page mapped from it is the page the loader mapped: same file, same offset, same name in
+/// `/proc/self/maps`, and the kernel's uprobes for that file installed in it.
 final class MappedFile {
     let fd: Int32
     let path: String
@@ -21,31 +20,40 @@ final class MappedFile {
         guard let text = object.programHeaders.first(where: { $0.type == ProgramHeader.load && $0.isExecutable }) else {
             throw .refused("\(path) has no executable segment")
         }
-        let region: MappedRegion?
-        do { region = try ProcFS.region(containing: object.bias &+ text.virtualAddress) } catch { throw .system(error) }
-        guard let region, region.isPrivate, region.inode != 0 else {
-            throw .refused("the text of \(path) is not a private file mapping")
-        }
         fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw .system(SystemError("open(\(path))", errno: errno)) }
-        var status = stat()
-        if fstat(fd, &status) != 0 {
-            let error = SystemError("fstat(\(path))", errno: errno)
+        do throws(PatchError) {
+            try Self.checkIdentity(of: fd, path: path, liveText: object.bias &+ text.virtualAddress)
+        } catch {
             close(fd)
-            throw .system(error)
+            throw error
         }
-        let dev = UInt64(status.st_dev)
-        let major = UInt32(truncatingIfNeeded: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))
-        let minor = UInt32(truncatingIfNeeded: (dev & 0xff) | ((dev >> 12) & ~0xff))
-        guard UInt64(status.st_ino) == region.inode, major == region.deviceMajor, minor == region.deviceMinor else {
-            close(fd)
+    }
+
+    /// Like with like: maps a page of the file we opened and compares the device and inode that
+    /// /proc/self/maps shows for it with those of the live text (stat's st_dev differs from what maps
+    /// shows on btrfs subvolumes and some overlayfs kernels; two maps lines always agree).
+    private static func checkIdentity(of fd: Int32, path: String, liveText: UInt64) throws(PatchError) {
+        let live: MappedRegion?
+        do { live = try ProcFS.region(containing: liveText) } catch { throw .system(error) }
+        guard let live, live.isPrivate, live.inode != 0 else {
+            throw .refused("the text of \(path) is not a private file mapping")
+        }
+        let size = Int(PageRemapper.pageSize)
+        guard let probe = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), probe != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw .system(SystemError("mmap(\(path))", errno: errno))
+        }
+        defer { munmap(probe, size) }
+        let mine: MappedRegion?
+        do { mine = try ProcFS.region(containing: UInt64(UInt(bitPattern: probe))) } catch { throw .system(error) }
+        guard let mine, mine.inode == live.inode, mine.deviceMajor == live.deviceMajor, mine.deviceMinor == live.deviceMinor else {
             throw .refused("\(path) on disk is not the file mapped in this process (replaced since it was loaded)")
         }
     }
 
     deinit { close(fd) }
 
-    /// The file offset of `page` and the end of the executable segment holding it (page-rounded), if
+    /// The file offset of `page` and the bounds of the executable segment holding it (page-rounded), if
     /// `page` is in one: live address = bias + p_vaddr, file offset = p_offset + (address - that).
     func location(of page: UInt64, pageSize: UInt64) -> (offset: UInt64, segmentStart: UInt64, segmentEnd: UInt64)? {
         for ph in object.programHeaders where ph.type == ProgramHeader.load && ph.isExecutable {
@@ -63,26 +71,39 @@ final class MappedFile {
 enum PatchError: Error, CustomStringConvertible {
     case system(SystemError)
     case refused(String)
+    /// A replacement failed after the kernel had unmapped the old pages, and the file's own pages were
+    /// mapped there instead: every site in the range holds its original call to the trampoline again.
+    case revertedToFile(String)
 
     var description: String {
         switch self {
         case let .system(e): return "\(e)"
-        case let .refused(why): return why
+        case let .refused(why), let .revertedToFile(why): return why
         }
+    }
+
+    /// Errors that may not happen again (descriptors or memory short for a moment): not remembered.
+    var isTransient: Bool {
+        if case let .system(e) = self { return [EMFILE, ENFILE, ENOMEM, EAGAIN, EINTR].contains(e.errno) }
+        return false
     }
 }
 
 /// Replaces whole pages of text with new ones, never modifying a page that any thread may be executing:
-/// the new page is a fresh private mapping of the same file at the same offset, filled while no thread
-/// can run it, then moved over the old one with `mremap(MREMAP_FIXED)`. Every thread executes either the
-/// old page or the new one (a thread that reaches the range meanwhile faults and waits for the mapping
-/// lock), so no signal handler, membarrier or INT3 is needed, and a thread that blocks every signal, a
-/// debugger, or a seccomp filter on membarrier changes nothing. No mapping is ever writable and
-/// executable at once.
+/// the new page is a fresh private mapping of the same file at the same offset, given the sites' bytes
+/// while no thread can run it, then moved over the old one with `mremap(MREMAP_FIXED)`. Every thread
+/// executes either the old page or the new one (a thread that reaches the range meanwhile faults and
+/// waits for the mapping lock), so no signal handler, membarrier or INT3 is needed, and a thread that
+/// blocks every signal, a debugger, or a seccomp filter on membarrier changes nothing. No mapping is
+/// ever writable and executable at once.
+///
+/// Only this runtime's own sites differ from the file in the new page. Anything else someone changed in
+/// the old one is not carried over: a debugger's breakpoint there is lost (the kernel installs uprobes
+/// in the new mapping itself, since it maps the same file), and a stale INT3 can never be copied.
 final class PageRemapper {
     let mem: ProcSelfMem
-    /// How the new page is filled: through /proc/self/mem into a read+exec mapping (preferred), or by
-    /// mapping it read+write and then read+exec (refused under MDWE) once /proc/self/mem has been refused.
+    /// How new pages are filled: through /proc/self/mem into a read+exec mapping (preferred), or by
+    /// mapping them read+write and then read+exec (refused under MDWE) once /proc/self/mem is refused.
     private(set) var fillsThroughProcSelfMem = true
     private(set) var procSelfMemRefusal: String?
 
@@ -92,45 +113,50 @@ final class PageRemapper {
 
     static let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
 
-    /// Replaces the pages `[start, start + content.count)` of `file`'s text with `content`.
-    /// `differences` receives the file's bytes for the range and says whether they may stand under the
-    /// live ones (nil) or why not: the caller's check that the file is the one mapped there.
-    func replace(at start: UInt64, with content: [UInt8], file: MappedFile, offset: UInt64,
-                 differences: (UnsafeRawBufferPointer) -> String?) throws(PatchError) {
-        let size = content.count
+    /// Replaces the pages `[start, start + size)` of `file`'s text with the file's bytes plus `edits`
+    /// (live address, bytes), after `check` has accepted the file's bytes for the range (it returns why
+    /// not, or nil).
+    func replace(at start: UInt64, size: Int, file: MappedFile, offset: UInt64, edits: [TextEdit],
+                 check: (UnsafeRawBufferPointer) -> String?) throws(PatchError) {
         precondition(start % Self.pageSize == 0 && size > 0 && UInt64(size) % Self.pageSize == 0)
         if fillsThroughProcSelfMem {
             let fresh = try map(file, offset: offset, size: size, protection: PROT_READ | PROT_EXEC)
-            if let problem = differences(UnsafeRawBufferPointer(start: fresh, count: size)) {
+            if let problem = check(UnsafeRawBufferPointer(start: fresh, count: size)) {
                 munmap(fresh, size)
                 throw .refused(problem)
             }
+            // The edits, moved to the new pages, as few writes as possible (one per page).
+            let base = UInt64(UInt(bitPattern: fresh))
+            let moved = edits.map { TextEdit(address: base + ($0.address - start), bytes: $0.bytes) }
+            let spans = TextSpans.coalesce(moved, pageSize: Self.pageSize, maxGap: Int(Self.pageSize)) { readText(at: $0, count: $1) }
             do {
-                try mem.write(content, at: UInt64(UInt(bitPattern: fresh)))
+                for span in spans { try mem.write(span.bytes, at: span.address) }
             } catch {
                 munmap(fresh, size)
+                if PatchError.system(error).isTransient { throw .system(error) }
                 fillsThroughProcSelfMem = false
                 procSelfMemRefusal = "\(error)"
                 debugLog("page remap: \(error); filling new pages read+write, then read+exec from now on")
-                return try replace(at: start, with: content, file: file, offset: offset, differences: differences)
+                return try replace(at: start, size: size, file: file, offset: offset, edits: edits, check: check)
             }
-            return try move(fresh, size: size, to: start)
+            return try move(fresh, size: size, to: start, file: file, offset: offset)
         }
         let fresh = try map(file, offset: offset, size: size, protection: PROT_READ | PROT_WRITE)
-        if let problem = differences(UnsafeRawBufferPointer(start: fresh, count: size)) {
+        if let problem = check(UnsafeRawBufferPointer(start: fresh, count: size)) {
             munmap(fresh, size)
             throw .refused(problem)
         }
-        content.withUnsafeBytes { fresh.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        for edit in edits {
+            edit.bytes.withUnsafeBytes { (fresh + Int(edit.address - start)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        }
         if mprotect(fresh, size, PROT_READ | PROT_EXEC) != 0 {
             let error = SystemError("mprotect(new page, RX)", errno: errno)
             munmap(fresh, size)
-            // Both ways refused: the next replacement tries /proc/self/mem first again (a refusal may
-            // have been transient, ENOMEM say).
+            // Both ways refused: the next replacement tries /proc/self/mem first again.
             fillsThroughProcSelfMem = true
             throw .refused("\(error)\(procSelfMemRefusal.map { " (after \($0))" } ?? "")")
         }
-        try move(fresh, size: size, to: start)
+        try move(fresh, size: size, to: start, file: file, offset: offset)
     }
 
     private func map(_ file: MappedFile, offset: UInt64, size: Int, protection: Int32) throws(PatchError) -> UnsafeMutableRawPointer {
@@ -141,11 +167,35 @@ final class PageRemapper {
         return p
     }
 
-    private func move(_ fresh: UnsafeMutableRawPointer, size: Int, to start: UInt64) throws(PatchError) {
-        let err = cstaticcall_mremap_fixed(fresh, size, UnsafeMutableRawPointer(bitPattern: UInt(start)))
-        if err != 0 {
+    /// Moves `fresh` over `[start, start + size)`. The kernel unmaps the destination before it moves,
+    /// and the move itself can still fail (ENOMEM): then the range may be a hole that the next thread to
+    /// run it would fault in. So a failure is checked for that: the move is tried once more, and failing
+    /// that the file's own pages are mapped into the hole (every site back to its original call to the
+    /// trampoline, which is always correct).
+    private func move(_ fresh: UnsafeMutableRawPointer, size: Int, to start: UInt64, file: MappedFile, offset: UInt64) throws(PatchError) {
+        let destination = UnsafeMutableRawPointer(bitPattern: UInt(start))
+        let err = cstaticcall_mremap_fixed(fresh, size, destination)
+        if err == 0 { return }
+        let error = SystemError("mremap", errno: err)
+        if Self.isMapped(start, size: size) {
             munmap(fresh, size)
-            throw .system(SystemError("mremap", errno: err))
+            throw .system(error)
         }
+        if cstaticcall_mremap_fixed(fresh, size, destination) == 0 { return }
+        munmap(fresh, size)
+        let original = mmap(destination, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, file.fd, off_t(Int64(bitPattern: offset)))
+        if original == destination {
+            throw .revertedToFile("\(error) after the old pages were unmapped; the file's original pages were mapped back")
+        }
+        let message = "\(error) after the old pages were unmapped, and mapping the file's pages back failed too (\(SystemError("mmap", errno: errno))): 0x\(String(start, radix: 16)) is unmapped"
+        warn(message)
+        throw .refused(message)
+    }
+
+    /// Whether every page of the range is mapped (`mincore` fails with ENOMEM on a hole).
+    static func isMapped(_ start: UInt64, size: Int) -> Bool {
+        guard let p = UnsafeMutableRawPointer(bitPattern: UInt(start)) else { return false }
+        var vector = [UInt8](repeating: 0, count: (size + Int(pageSize) - 1) / Int(pageSize))
+        return mincore(p, size, &vector) == 0
     }
 }

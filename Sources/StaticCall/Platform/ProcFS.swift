@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStaticCall
 import MachineCode
 
 /// Reads of this process's own procfs files: what the runtime must know about its threads and mappings
@@ -25,11 +26,6 @@ enum ProcFS {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The process's status (TracerPid).
-    static func processStatus() throws(SystemError) -> ProcessStatus {
-        ProcessStatus(text: try read("/proc/self/status"))
-    }
-
     /// The thread ids of every thread of this process.
     static func threadIDs() throws(SystemError) -> [Int32] {
         guard let dir = opendir("/proc/self/task") else { throw SystemError("opendir(/proc/self/task)", errno: errno) }
@@ -44,15 +40,18 @@ enum ProcFS {
         return ids
     }
 
-    /// The ids of the threads that block `signal` right now (a thread that exits meanwhile is skipped).
-    static func threadsBlocking(_ signal: Int32) throws(SystemError) -> [Int32] {
-        var blocking: [Int32] = []
+    /// The status of every thread of this process right now (a thread that exits meanwhile is skipped).
+    static func threadStatuses() throws(SystemError) -> [(id: Int32, status: ProcessStatus)] {
+        var statuses: [(id: Int32, status: ProcessStatus)] = []
         for id in try threadIDs() {
             guard let text = try? read("/proc/self/task/\(id)/status") else { continue }
-            if ProcessStatus(text: text).blocks(signal) { blocking.append(id) }
+            statuses.append((id, ProcessStatus(text: text)))
         }
-        return blocking
+        return statuses
     }
+
+    /// The calling thread's id (gettid(2)).
+    static var currentThreadID: Int32 { cstaticcall_thread_id() }
 
     /// The mapping that holds `address`, from `/proc/self/maps`.
     static func region(containing address: UInt64) throws(SystemError) -> MappedRegion? {

@@ -107,16 +107,20 @@ final class Int3Patcher {
             do { try TrapHandler.setKnownSites(allSites()) } catch { return "\(error)" }
             knownSitesStale = false
         }
-        if let status = try? ProcFS.processStatus(), let tracer = status.tracerPid, tracer != 0 {
-            return "a tracer (pid \(tracer)) is attached: it would stop the thread at every INT3"
-        }
+        // Every thread but this one (which runs no site while it patches): one that blocks SIGTRAP
+        // would die at an INT3, and a tracer (TracerPid is per thread) would stop it there.
         do {
-            let blocking = try ProcFS.threadsBlocking(SIGTRAP)
+            let me = ProcFS.currentThreadID
+            let others = try ProcFS.threadStatuses().filter { $0.id != me }
+            if let traced = others.first(where: { ($0.status.tracerPid ?? 0) != 0 }) {
+                return "a tracer (pid \(traced.status.tracerPid!)) is attached to thread \(traced.id): it would stop the thread at every INT3"
+            }
+            let blocking = others.filter { $0.status.blocks(SIGTRAP) }.map(\.id)
             if !blocking.isEmpty {
                 return "thread\(blocking.count == 1 ? "" : "s") \(blocking.map(String.init).joined(separator: ", ")) block\(blocking.count == 1 ? "s" : "") SIGTRAP: an INT3 there would kill the process"
             }
         } catch {
-            return "cannot read the threads' signal masks (\(error))"
+            return "cannot read the threads' status (\(error))"
         }
         if let signal = TrapHandler.handlerMaskingTrap() {
             return "the handler of signal \(signal) blocks SIGTRAP while it runs: an INT3 reached from it would kill the process"
@@ -177,6 +181,19 @@ final class Int3Patcher {
             debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction) [int3]")
         }
         return failures
+    }
+
+    /// Points the entries of trapped sites among `pending` at their new instructions (no text is
+    /// written), before anything else happens in a transaction: a trapped site must follow its key's
+    /// state even when the transaction cannot write it. Returns the error if the table could not be
+    /// published.
+    func retarget(_ pending: [PlannedWrite]) -> SystemError? {
+        var changed = false
+        for w in pending where trapped[w.site.address] != nil {
+            trapped[w.site.address] = Self.poke(w)
+            changed = true
+        }
+        return changed ? publish(trapped) : nil
     }
 
     /// Sites finished by other means (a page remap): their INT3 is gone, so is their entry.

@@ -25,8 +25,16 @@ final class ObjectCache {
         }
     }
 
-    /// The file behind this object's text, for page remapping (opened and checked on first use).
-    lazy var mappedFile: Result<MappedFile, PatchError> = Result { () throws(PatchError) in try MappedFile(info) }
+    /// The file behind this object's text, for page remapping (opened and checked on first use; a
+    /// transient failure is not remembered).
+    var mappedFile: Result<MappedFile, PatchError> {
+        if let known = mappedFileCache { return known }
+        let result = Result { () throws(PatchError) in try MappedFile(info) }
+        if case let .failure(error) = result, error.isTransient { return result }
+        mappedFileCache = result
+        return result
+    }
+    private var mappedFileCache: Result<MappedFile, PatchError>?
 
     var displayName: String { info.name.isEmpty ? "<executable>" : info.name }
 

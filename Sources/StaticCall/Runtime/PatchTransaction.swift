@@ -20,7 +20,7 @@ struct PlannedWrite {
 /// 2. **INT3** (`Int3Patcher`, the kernel's text_poke_bp): where an object's pages cannot be remapped
 ///    (its file replaced on disk, mmap refused), and only while no thread could die of an INT3.
 /// 3. Neither: the site keeps its previous whole instruction, and the failure is returned, for the
-///    report, `patchAll()` and the log.
+///    report, `patchAll()`, the log and a warning on stderr.
 final class PatchTransaction {
     let mem = ProcSelfMem()
     let remapper: PageRemapper
@@ -37,35 +37,35 @@ final class PatchTransaction {
     /// sites (a debugger's breakpoints, say): more means the file is not what is mapped there.
     static let foreignDifferenceLimit = 64
 
-    /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why
-    /// there is none); `ownSites` is every site address of this runtime, sorted. Returns one message per
-    /// site that does not hold its new bytes, and sets each site's `current` and `reason`.
-    func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, ownSites: [UInt64]) -> [String] {
+    /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why there
+    /// is none); `sites` is every site of this runtime, sorted by address. Returns one message per site
+    /// that does not hold its new bytes, and sets each site's `current` and `reason`.
+    func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
+        var failures: [String] = []
         for w in writes.sorted(by: { $0.site.address < $1.site.address }) {
             if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.reason = nil; continue }
             guard textEquals(at: w.site.address, w.site.current) else {
                 let live = readText(at: w.site.address, count: 5)
                 w.site.reason = "bytes changed under us (expected \(hex(w.site.current)), found \(hex(live))); left alone"
-                debugLog("site 0x\(String(w.site.address, radix: 16)): \(w.site.reason!)")
+                failures.append("0x\(String(w.site.address, radix: 16)): \(w.site.reason!)")
                 continue
             }
             pending.append(w)
         }
-        guard !pending.isEmpty else { return [] }
-
-        var leftOver: [(PlannedWrite, String)] = []
-        if let remapRefusal {
-            leftOver = pending.map { ($0, "page remap unavailable: \(remapRefusal)") }
-        } else {
-            leftOver = remap(pending, file: file, ownSites: ownSites)
+        guard !pending.isEmpty else { return failures }
+        // A site left trapped by an earlier INT3 transaction emulates its key's state until its INT3 is
+        // gone: from now on, the new state, whatever happens below.
+        if let error = int3.retarget(pending) {
+            failures.append("the trapped sites' emulation could not follow the update: \(error)")
         }
-        guard !leftOver.isEmpty else { return [] }
 
-        var failures: [String] = []
-        let int3Refusal = int3.refusal(allSites: { ownSites })
-        var remaining: [(PlannedWrite, String)]
-        if let int3Refusal {
+        let leftOver = remapRefusal.map { why in pending.map { ($0, "page remap unavailable: \(why)") } }
+            ?? remap(pending, file: file, sites: sites)
+        guard !leftOver.isEmpty else { return failures }
+
+        let remaining: [(PlannedWrite, String)]
+        if let int3Refusal = int3.refusal(allSites: { sites.map(\.address) }) {
             remaining = leftOver.map { ($0.0, "update not applied: \($0.1); INT3 protocol refused: \(int3Refusal)") }
         } else {
             let why = Dictionary(leftOver.map { ($0.0.site.address, $0.1) }, uniquingKeysWith: { a, _ in a })
@@ -80,7 +80,7 @@ final class PatchTransaction {
 
     /// Replaces the pages of every pending site, one `mremap` per run of adjacent pages. Returns the
     /// sites it could not write, each with why.
-    private func remap(_ pending: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, ownSites: [UInt64]) -> [(PlannedWrite, String)] {
+    private func remap(_ pending: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [(PlannedWrite, String)] {
         let page = PageRemapper.pageSize
         var failed: [(PlannedWrite, String)] = []
         var i = 0
@@ -100,28 +100,41 @@ final class PatchTransaction {
                 i += 1
                 continue
             }
-            // The run: this site and every following one whose pages touch it, inside one segment.
+            // The run: this site and every following one in the same segment whose pages touch it or
+            // are separated from it only by pages without any other site of ours: one mremap for them
+            // all. Such gap pages are the file's own, untouched (they stay shared with the page cache);
+            // a page holding another site would have to be copied and rewritten, which costs more than
+            // a second mremap.
             var end = (first.site.address + 5 + page - 1) & ~(page - 1)
             var j = i + 1
-            while j < pending.count, pending[j].site.address & ~(page - 1) <= end,
-                  case let siteEnd = (pending[j].site.address + 5 + page - 1) & ~(page - 1), siteEnd <= location.segmentEnd {
+            while j < pending.count, case let next = pending[j].site.address & ~(page - 1),
+                  case let siteEnd = (pending[j].site.address + 5 + page - 1) & ~(page - 1), siteEnd <= location.segmentEnd,
+                  next <= end || Self.sites(sites, touching: end..<next).isEmpty {
                 end = max(end, siteEnd)
                 j += 1
             }
+            let run = Array(pending[i..<j])
+            i = j
             guard end <= location.segmentEnd else {
-                failed += pending[i..<j].map { ($0, "page remap unavailable: the site runs past its segment") }
-                i = j
+                failed += run.map { ($0, "page remap unavailable: the site runs past its segment") }
                 continue
             }
-            let run = Array(pending[i..<j])
-            var content = readText(at: start, count: Int(end - start))
-            for w in run {
-                let at = Int(w.site.address - start)
-                content.replaceSubrange(at..<(at + 5), with: w.new)
+            // The new pages hold the file's bytes, and every site of ours that touches the range: the
+            // pending ones with their new bytes, the others with what they hold now (a site crossing the
+            // range's edge keeps its bytes on both sides).
+            let touching = Self.sites(sites, touching: start..<end)
+            let newBytes = Dictionary(run.map { ($0.site.address, $0.new) }, uniquingKeysWith: { a, _ in a })
+            var edits: [TextEdit] = []
+            for site in touching {
+                var bytes = newBytes[site.address] ?? readText(at: site.address, count: 5)
+                var address = site.address
+                if address < start { bytes.removeFirst(Int(start - address)); address = start }
+                if address + UInt64(bytes.count) > end { bytes.removeLast(Int(address + UInt64(bytes.count) - end)) }
+                edits.append(TextEdit(address: address, bytes: bytes))
             }
             do {
-                try remapper.replace(at: start, with: content, file: mapped, offset: location.offset) { fileBytes in
-                    Self.foreignDifferences(fileBytes, live: start, ownSites: ownSites)
+                try remapper.replace(at: start, size: Int(end - start), file: mapped, offset: location.offset, edits: edits) { fileBytes in
+                    Self.foreignDifferences(fileBytes, live: start, sites: touching)
                 }
                 for w in run {
                     w.site.current = w.new
@@ -129,41 +142,61 @@ final class PatchTransaction {
                     debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction) [page remap]")
                 }
                 int3.resolved(run.map(\.site.address))
-            } catch {
+            } catch let error {
+                if case .revertedToFile = error {
+                    // Every site of ours in the range holds the file's bytes: its original call.
+                    for site in touching {
+                        site.current = readText(at: site.address, count: 5)
+                        site.reason = "\(error)"
+                    }
+                    int3.resolved(touching.map(\.address))
+                }
                 failed += run.map { ($0, "page remap failed: \(error)") }
             }
-            i = j
         }
         return failed
     }
 
-    /// Why the file's bytes cannot stand under the live text at `live` (nil if they can): more than
-    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites.
-    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, ownSites: [UInt64]) -> String? {
-        guard let p = UnsafeRawPointer(bitPattern: UInt(live)) else { return "unmapped" }
-        let text = UnsafeRawBufferPointer(start: p, count: fileBytes.count)
-        var differences = 0
-        var k = 0
-        var offset = 0
-        while offset < fileBytes.count {
-            if fileBytes[offset] != text[offset] {
-                let address = live + UInt64(offset)
-                while k < ownSites.count && ownSites[k] + 5 <= address { k += 1 }
-                if !(k < ownSites.count && ownSites[k] <= address) {
-                    differences += 1
-                    if differences > foreignDifferenceLimit {
-                        return "the file's bytes differ from the mapped text at more than \(foreignDifferenceLimit) places: it is not the file mapped there"
-                    }
-                }
-            }
-            offset += 1
+    /// The sites (sorted by address) whose five bytes overlap `range`.
+    static func sites(_ sites: [PatchSite], touching range: Range<UInt64>) -> [PatchSite] {
+        var lo = 0, hi = sites.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sites[mid].address + 5 <= range.lowerBound { lo = mid + 1 } else { hi = mid }
         }
-        return nil
+        var result: [PatchSite] = []
+        while lo < sites.count && sites[lo].address < range.upperBound {
+            result.append(sites[lo])
+            lo += 1
+        }
+        return result
     }
 
-    /// Which method this process uses first, for the report.
-    var methodName: String? {
-        remapRefusal == nil ? remapper.name : int3.writerName
+    /// Why the file's bytes cannot stand for the live text at `live` (nil if they can): more than
+    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites (`sites`, sorted), in the
+    /// pages that hold those sites (the pages that a wrong file or offset would give away).
+    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: [PatchSite]) -> String? {
+        guard let p = UnsafeRawPointer(bitPattern: UInt(live)) else { return "unmapped" }
+        let text = UnsafeRawBufferPointer(start: p, count: fileBytes.count)
+        let page = Int(PageRemapper.pageSize)
+        var pages = Set(sites.map { max(0, Int(Int64(bitPattern: $0.address &- live))) / page })
+        if sites.isEmpty { pages = Set(0..<(fileBytes.count / page)) }
+        var differences = 0
+        for index in pages.sorted() where index * page < fileBytes.count {
+            let range = (index * page)..<min((index + 1) * page, fileBytes.count)
+            if memcmp(fileBytes.baseAddress! + range.lowerBound, text.baseAddress! + range.lowerBound, range.count) == 0 { continue }
+            var k = 0
+            for offset in range where fileBytes[offset] != text[offset] {
+                let address = live + UInt64(offset)
+                while k < sites.count && sites[k].address + 5 <= address { k += 1 }
+                if k < sites.count && sites[k].address <= address { continue }
+                differences += 1
+                if differences > foreignDifferenceLimit {
+                    return "the file's bytes differ from the mapped text at more than \(foreignDifferenceLimit) places: it is not the file mapped there"
+                }
+            }
+        }
+        return nil
     }
 
     /// In a child process after fork.

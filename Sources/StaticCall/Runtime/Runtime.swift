@@ -34,6 +34,9 @@ final class Runtime: @unchecked Sendable {
     private var forwarders: [UInt64: UInt64] = [:]
     private var trampolineOwners: [UInt64: UInt] = [:]
     private var failures: [String] = []
+    /// Every proven site of every key, by address (rebuilt when discovery finds sites).
+    private var sortedSites: [PatchSite] = []
+    private var sortedSitesStale = false
 
     private init() {
         #if os(Linux)
@@ -82,27 +85,30 @@ final class Runtime: @unchecked Sendable {
         #endif
     }
 
-    /// Why pages cannot be remapped in this process, or nil once a page of our own has been.
+    /// Why pages cannot be remapped in this process, or nil once a page of our own has been (replaced by
+    /// the file's own bytes: the probe page holds no patched site yet). A transient error (descriptors or
+    /// memory short for a moment) is tried again, twice.
     private func probeRemap() -> String? {
         let probe = UInt64(cstaticcall_probe_address())
-        guard probe != 0, let object = object(containing: probe) else { return "the probe function is in no loaded object" }
-        let file: MappedFile
-        switch object.mappedFile {
-        case let .success(f): file = f
-        case let .failure(error): return "\(error)"
-        }
         let page = PageRemapper.pageSize
-        let start = probe & ~(page - 1)
-        guard let location = file.location(of: start, pageSize: page) else { return "the probe function is outside \(file.path)'s text" }
-        let same = readText(at: start, count: Int(page))
-        do {
-            try transaction.remapper.replace(at: start, with: same, file: file, offset: location.offset) {
-                PatchTransaction.foreignDifferences($0, live: start, ownSites: [])
+        var attempt = 0
+        while true {
+            attempt += 1
+            guard probe != 0, let object = object(containing: probe) else { return "the probe function is in no loaded object" }
+            do throws(PatchError) {
+                let file = try object.mappedFile.get()
+                let start = probe & ~(page - 1)
+                guard let location = file.location(of: start, pageSize: page) else { return "the probe function is outside \(file.path)'s text" }
+                // One edit, the probe function's own first byte, so that filling the new page is tried too.
+                try transaction.remapper.replace(at: start, size: Int(page), file: file, offset: location.offset,
+                                                 edits: [TextEdit(address: probe, bytes: readText(at: probe, count: 1))]) {
+                    PatchTransaction.foreignDifferences($0, live: start, sites: [])
+                }
+                return nil
+            } catch {
+                if !error.isTransient || attempt == 3 { return "\(error)" }
             }
-        } catch {
-            return "\(error)"
         }
-        return nil
     }
 
     /// In a child process after fork (with or without fork handlers).
@@ -129,10 +135,6 @@ final class Runtime: @unchecked Sendable {
     }
 
     // MARK: - Keys
-
-    func isRegistered(_ storage: UnsafePointer<StaticCallStorage>) -> Bool {
-        exclusive { keys[UInt(bitPattern: storage)] != nil }
-    }
 
     func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
                   defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
@@ -253,6 +255,11 @@ final class Runtime: @unchecked Sendable {
         dirty = []
         guard !ids.isEmpty else { return }
         var records = ids.compactMap { keys[$0] }
+        // Sites left trapped by a failed INT3 transaction are tried again at every transaction (page
+        // remapping finishes them), whatever key changed.
+        for address in transaction.int3.trapped.keys {
+            if let owner = siteOwners[address], let record = keys[owner], !records.contains(where: { $0 === record }) { records.append(record) }
+        }
         discover(records.filter { !$0.discovered })
         // Discovery may have found a conflict that sends an already-patched key back to its trampoline.
         records += dirty.compactMap { keys[$0] }.filter { r in !records.contains { $0 === r } }
@@ -268,9 +275,13 @@ final class Runtime: @unchecked Sendable {
             }
         }
         guard !writes.isEmpty else { return }
+        if sortedSitesStale {
+            sortedSites = keys.values.flatMap(\.sites).sorted { $0.address < $1.address }
+            sortedSitesStale = false
+        }
         let failed = transaction.apply(writes, file: { address in
             self.object(containing: address)?.mappedFile ?? .failure(.refused("0x\(String(address, radix: 16)) is in no loaded object"))
-        }, ownSites: siteOwners.keys.sorted())
+        }, sites: sortedSites)
         if !failed.isEmpty {
             warn("\(failed.count) site\(failed.count == 1 ? "" : "s") did not take the update: \(failed[0])\(failed.count > 1 ? " (and \(failed.count - 1) more; see StaticCalls.report())" : "")")
         }
@@ -380,6 +391,7 @@ final class Runtime: @unchecked Sendable {
                     record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
                     siteOwners[candidate.address] = record.id
                     transaction.int3.knownSitesStale = true
+                    sortedSitesStale = true
                     forwarders = [:] // a remembered chain may end past this new site
                 case let .unproven(reason):
                     record.unproven.append((candidate.address, reason))
