@@ -19,73 +19,31 @@ func soak() {
     ScaleKey.reset()
     HookKey.reset()
     blackHole(sumOfScales(1))
-    let stop = Atomic<Bool>(false)
-    let wrong = Atomic<Int>(0)
-    let calls = Atomic<Int>(0)
-    let started = Atomic<Int>(0)
     let foreignTraps = Atomic<Int>(0)
-    var workers: [Worker] = []
-    for w in 0..<threads {
-        let worker = Worker {
-            // With page remapping, one caller blocks every signal (the sigwait pattern). The INT3
-            // protocol would refuse every update while it did.
-            if w == 0 && !int3 { blockAllSignals() }
-            var i = w
-            var local = 0
-            started.wrappingAdd(1, ordering: .relaxed)
-            while !stop.load(ordering: .relaxed) {
-                for _ in 0..<1000 {
-                    i &+= 1
-                    let x = i & 0xffff
-                    if !isValidScale(scale(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
-                    if !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
-                    hook(1)
-                    hookTail(1)
-                    local &+= 4
-                }
-                _ = calls.wrappingAdd(4000, ordering: .relaxed)
-            }
-            blackHole(local)
-        }
-        worker.start()
-        workers.append(worker)
-    }
+    let trapping = Atomic<Bool>(true)
+    // With page remapping, one caller blocks every signal (the sigwait pattern). The INT3 protocol
+    // would refuse every update while it did.
+    let callers = Callers(count: threads) { w in if w == 0 && !int3 { blockAllSignals() } }
     // A foreign SIGTRAP source: raise() on its own thread, for the user's handler, throughout.
     let trapper = Worker {
-        while !stop.load(ordering: .relaxed) {
+        while trapping.load(ordering: .relaxed) {
             raise(SIGTRAP)
             foreignTraps.wrappingAdd(1, ordering: .relaxed)
             usleep(100)
         }
     }
     trapper.start()
-    while started.load(ordering: .relaxed) < workers.count || calls.load(ordering: .relaxed) == 0 { sched_yield() }
     let begin = monotonicSeconds()
-    for n in 0..<iterations {
-        switch n % 7 {
-        case 0: ScaleKey.update { times5($0) }
-        case 1: ScaleKey.update { times7($0) }
-        case 2: ScaleKey.update(returning: 42)
-        case 3: ScaleKey.update { times11($0) }
-        case 4: ScaleKey.update(returning: -1)
-        case 5: ScaleKey.update(returning: 1 << 40)
-        default: StaticCalls.batch { ScaleKey.reset(); HookKey.update { hookA.wrappingAdd($0, ordering: .relaxed) } }
-        }
-        switch n % 3 {
-        case 0: HookKey.disable()
-        case 1: HookKey.update { hookB.wrappingAdd($0, ordering: .relaxed) }
-        default: break
-        }
-    }
+    updateRounds(iterations)
     let seconds = monotonicSeconds() - begin
-    stop.store(true, ordering: .relaxed)
-    for w in workers { w.join() }
+    callers.finish()
+    trapping.store(false, ordering: .relaxed)
     trapper.join()
     let report = StaticCalls.report()
-    let total = calls.load(ordering: .relaxed)
-    print("  soak: \(iterations) update rounds in \(Int(seconds * 1000)) ms (\(Int(seconds / Double(max(iterations, 1)) * 1e6)) µs each), \(threads) calling threads, \(total) calls, \(wrong.load(ordering: .relaxed)) wrong, \(foreignTraps.load(ordering: .relaxed)) foreign traps (handler counted \(cfaults_counted_traps())), \(report.emulatedTraps) INT3 traps emulated, \(report.lateTraps) late; writer \(report.writer ?? "none")")
+    let total = callers.calls.load(ordering: .relaxed)
+    print("  soak: \(iterations) update rounds in \(Int(seconds * 1000)) ms (\(Int(seconds / Double(max(iterations, 1)) * 1e6)) µs each), \(threads) calling threads, \(total) calls, \(callers.wrong.load(ordering: .relaxed)) wrong, \(foreignTraps.load(ordering: .relaxed)) foreign traps (handler counted \(cfaults_counted_traps())), \(report.emulatedTraps) INT3 traps emulated, \(report.lateTraps) late; writer \(report.writer ?? "none")")
     check(total > 0, "threads called during the soak")
-    check(wrong.load(ordering: .relaxed) == 0, "zero wrong results")
+    check(callers.wrong.load(ordering: .relaxed) == 0, "zero wrong results")
     check(cfaults_counted_traps() == foreignTraps.load(ordering: .relaxed), "the user's handler saw every foreign trap and nothing else")
     check(report["scale(_:)"]!.updates >= iterations, "every update counted")
     // The last state may be one that some sites cannot hold inline (-1 at a tail site): end on one

@@ -205,49 +205,62 @@ func basic() {
 
 // MARK: - stress: two threads call while the main thread cycles states
 
-/// - Parameter callerSetup: runs first on each calling thread (given its index), e.g. to block signals.
-func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
-    ScaleKey.reset()
-    HookKey.reset()
-    blackHole(sumOfScales(1))
+/// Threads that call every kind of site (loop and tail, value and Void) until finished, counting
+/// results outside every state the updates cycle through.
+final class Callers: @unchecked Sendable {
     let stop = Atomic<Bool>(false)
     let wrong = Atomic<Int>(0)
     let calls = Atomic<Int>(0)
     let started = Atomic<Int>(0)
-    var workers: [Worker] = []
-    for w in 0..<2 {
-        let worker = Worker {
-            var i = w
-            var local = 0
-            callerSetup(w)
-            started.wrappingAdd(1, ordering: .relaxed)
-            while !stop.load(ordering: .relaxed) {
-                for _ in 0..<100 {
-                    i &+= 1
-                    let x = i & 0xffff
-                    if !isValidScale(scale(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
-                    if !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
-                    hook(1)
-                    hookTail(1)
-                    local &+= 4
+    private var workers: [Worker] = []
+
+    /// - Parameter setup: runs first on each calling thread (given its index), e.g. to block signals.
+    init(count: Int, setup: @escaping @Sendable (Int) -> Void) {
+        for w in 0..<count {
+            let worker = Worker { [self] in
+                var i = w
+                var local = 0
+                setup(w)
+                started.wrappingAdd(1, ordering: .relaxed)
+                while !stop.load(ordering: .relaxed) {
+                    for _ in 0..<100 {
+                        i &+= 1
+                        let x = i & 0xffff
+                        if !isValidScale(scale(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
+                        if !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
+                        hook(1)
+                        hookTail(1)
+                        local &+= 4
+                    }
+                    _ = calls.wrappingAdd(400, ordering: .relaxed)
                 }
-                _ = calls.wrappingAdd(400, ordering: .relaxed)
+                blackHole(local)
             }
-            blackHole(local)
+            worker.start()
+            workers.append(worker)
         }
-        worker.start()
-        workers.append(worker)
+        // Updates start only once every thread is calling (indirect-mode updates are fast enough to
+        // finish before a thread is scheduled otherwise).
+        while started.load(ordering: .relaxed) < count || calls.load(ordering: .relaxed) == 0 { sched_yield() }
     }
-    // Updates start only once both threads are calling (indirect-mode updates are fast enough to
-    // finish before a thread is scheduled otherwise).
-    while started.load(ordering: .relaxed) < workers.count || calls.load(ordering: .relaxed) == 0 { sched_yield() }
-    for n in 0..<iterations {
-        switch n % 6 {
+
+    func finish() {
+        stop.store(true, ordering: .relaxed)
+        for w in workers { w.join() }
+    }
+}
+
+/// `rounds` rounds of updates through every state: targets, constants (one only the trampoline can
+/// return), NOP, and a batch.
+func updateRounds(_ rounds: Int) {
+    for n in 0..<rounds {
+        switch n % 7 {
         case 0: ScaleKey.update { times5($0) }
         case 1: ScaleKey.update { times7($0) }
         case 2: ScaleKey.update(returning: 42)
         case 3: ScaleKey.update { times11($0) }
         case 4: ScaleKey.update(returning: -1)
+        case 5: ScaleKey.update(returning: 1 << 40)
         default: StaticCalls.batch { ScaleKey.reset(); HookKey.update { hookA.wrappingAdd($0, ordering: .relaxed) } }
         }
         switch n % 3 {
@@ -256,12 +269,20 @@ func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
         default: break
         }
     }
-    stop.store(true, ordering: .relaxed)
-    for w in workers { w.join() }
+}
+
+/// - Parameter callerSetup: runs first on each calling thread (given its index), e.g. to block signals.
+func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
+    ScaleKey.reset()
+    HookKey.reset()
+    blackHole(sumOfScales(1))
+    let callers = Callers(count: 2, setup: callerSetup)
+    updateRounds(iterations)
+    callers.finish()
     let report = StaticCalls.report()
-    print("  \(iterations) update rounds, \(calls.load(ordering: .relaxed)) calls, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
-    check(calls.load(ordering: .relaxed) > 0, "workers made calls during the updates")
-    check(wrong.load(ordering: .relaxed) == 0, "zero wrong results (\(wrong.load(ordering: .relaxed)))")
+    print("  \(iterations) update rounds, \(callers.calls.load(ordering: .relaxed)) calls, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
+    check(callers.calls.load(ordering: .relaxed) > 0, "workers made calls during the updates")
+    check(callers.wrong.load(ordering: .relaxed) == 0, "zero wrong results (\(callers.wrong.load(ordering: .relaxed)))")
     check(report["scale(_:)"]!.updates >= iterations, "every update counted (\(report["scale(_:)"]!.updates))")
     checkModeExpectations()
 }
