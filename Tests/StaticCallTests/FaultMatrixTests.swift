@@ -93,6 +93,24 @@ struct FaultMatrixTests {
     }
 }
 
+extension FaultMatrixTests {
+    /// No mapping is ever writable and executable at once: every mmap, mprotect and mremap of a patching
+    /// program with two threads calling, seen by strace (the capability probe used to make a page of our
+    /// code RWX at every start-up).
+    @Test func noMappingIsEverWritableAndExecutable() throws {
+        let binary = try IntegrationBinary.path.get()
+        let strace = ["/usr/bin/strace", "/bin/strace"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let path = try #require(strace, "strace is not installed (.ci/run installs it)")
+        let result = runProcess(path, ["-f", "-qq", "-e", "trace=mmap,mprotect,mremap", "-e", "signal=none", binary, "stress", "--iterations", "300"],
+                                environment: [:], timeout: 300)
+        let tail = String(result.output.suffix(3000))
+        #expect(result.status == 0 && result.output.contains(" passed, 0 failed"), "\(tail)")
+        #expect(result.output.contains("mremap("), "strace saw no mremap: the trace did not work\n\(tail)")
+        let writableAndExecutable = result.output.split(separator: "\n").filter { $0.contains("PROT_WRITE") && $0.contains("PROT_EXEC") }
+        #expect(writableAndExecutable.isEmpty, "\(writableAndExecutable.prefix(5).joined(separator: "\n"))")
+    }
+}
+
 /// A C shared library whose text segment is execute-only: built with gcc, then its PT_LOAD flags changed
 /// from R+X to X (no linker here makes that on x86-64). The loader maps it PROT_EXEC only, which a CPU
 /// with protection keys enforces: reading its code faults.
@@ -113,7 +131,7 @@ enum ExecuteOnlyLibrary {
             let header = tableOffset + i * u16(0x36)
             if u32(header) == 1 && u32(header + 4) == 5 { bytes[header + 4] = 1 } // PT_LOAD R+X -> X
         }
-        FileManager.default.createFile(atPath: library, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: library, contents: Data(bytes))
         return library
     }()
 }
