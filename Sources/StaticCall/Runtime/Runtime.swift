@@ -33,7 +33,6 @@ final class Runtime: @unchecked Sendable {
     /// followForwarders() results, by target (see there).
     private var forwarders: [UInt64: UInt64] = [:]
     private var trampolineOwners: [UInt64: UInt] = [:]
-    private var failures: [String] = []
     /// Every proven site of every key, by address (rebuilt when discovery finds sites).
     private var sortedSites: [PatchSite] = []
     private var sortedSitesStale = false
@@ -123,7 +122,7 @@ final class Runtime: @unchecked Sendable {
     private func exclusive<R>(_ body: () throws -> R) rethrows -> R {
         let me = UInt(pthread_self())
         if busyThread.load(ordering: .relaxed) == me {
-            fatalError("StaticCall: re-entered from a signal handler: a key was updated or called for the first time in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").")
+            fatalError("StaticCall: re-entered from a signal handler: an update, a key's first call or another StaticCall API was used in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").")
         }
         lock.lock()
         busyThread.store(me, ordering: .relaxed)
@@ -216,7 +215,7 @@ final class Runtime: @unchecked Sendable {
 
     // MARK: - Batches
 
-    /// The lock is held across `body` (other threads' updates join the batch), but `body` is the
+    /// The lock is held across `body` (other threads' updates wait for the batch), but `body` is the
     /// caller's code, not the runtime's: updates inside it are not re-entries.
     func batch<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
@@ -224,7 +223,7 @@ final class Runtime: @unchecked Sendable {
         defer {
             exclusive {
                 batchDepth -= 1
-                if batchDepth == 0 { flush() }
+                if batchDepth == 0 { _ = flush() }
             }
             lock.unlock()
         }
@@ -233,27 +232,26 @@ final class Runtime: @unchecked Sendable {
 
     private func schedule(_ id: UInt) {
         if !dirty.contains(id) { dirty.append(id) }
-        if batchDepth == 0 { flush() }
+        if batchDepth == 0 { _ = flush() }
     }
 
     /// Discovers and patches every registered key now.
     func patchAll() throws(StaticCallError) {
         _ = capability
         let failed = exclusive {
-            failures = []
             for id in order where !dirty.contains(id) { dirty.append(id) }
-            flush()
-            return failures
+            return flush()
         }
         if !failed.isEmpty { throw .patchFailed(failed.joined(separator: "; ")) }
     }
 
     /// One patch transaction for every dirty key (the kernel's text_poke_queue()/text_poke_finish()).
-    private func flush() {
+    /// Returns one message per site that did not take its key's state.
+    private func flush() -> [String] {
         if getpid() != pid { resetAfterFork() } // a child made by a raw fork, clone or _Fork()
         let ids = dirty
         dirty = []
-        guard !ids.isEmpty else { return }
+        guard !ids.isEmpty else { return [] }
         var records = ids.compactMap { keys[$0] }
         // Sites left trapped by a failed INT3 transaction are tried again at every transaction (page
         // remapping finishes them), whatever key changed.
@@ -264,7 +262,7 @@ final class Runtime: @unchecked Sendable {
         // Discovery may have found a conflict that sends an already-patched key back to its trampoline.
         records += dirty.compactMap { keys[$0] }.filter { r in !records.contains { $0 === r } }
         dirty = []
-        guard capabilityCache?.mode == .inline else { return }
+        guard capabilityCache?.mode == .inline else { return [] }
         var writes: [PlannedWrite] = []
         for record in records {
             let state = effectiveState(of: record)
@@ -274,7 +272,7 @@ final class Runtime: @unchecked Sendable {
                 if bytes != site.current { writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction)) }
             }
         }
-        guard !writes.isEmpty else { return }
+        guard !writes.isEmpty else { return [] }
         if sortedSitesStale {
             sortedSites = keys.values.flatMap(\.sites).sorted { $0.address < $1.address }
             sortedSitesStale = false
@@ -285,7 +283,7 @@ final class Runtime: @unchecked Sendable {
         if !failed.isEmpty {
             warn("\(failed.count) site\(failed.count == 1 ? "" : "s") did not take the update: \(failed[0])\(failed.count > 1 ? " (and \(failed.count - 1) more; see StaticCalls.report())" : "")")
         }
-        failures += failed
+        return failed
     }
 
     /// The key's state with its target followed through pure forwarders (computed once per flush).
