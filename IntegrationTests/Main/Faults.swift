@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import CFaults
+import MachineCode
 import StaticCall
 import Synchronization
 
@@ -423,7 +424,8 @@ func runFault(_ name: String) {
     }
 }
 
-/// TracerPid from /proc/self/status (0 when no debugger is attached).
+/// TracerPid from /proc/self/status (0 when no debugger is attached), parsed by MachineCode's
+/// `ProcessStatus`, as the runtime does.
 func tracerPid() -> Int {
     let fd = open("/proc/self/status", O_RDONLY)
     guard fd >= 0 else { return 0 }
@@ -431,7 +433,5 @@ func tracerPid() -> Int {
     var bytes = [UInt8](repeating: 0, count: 4096)
     let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
     guard n > 0 else { return 0 }
-    let text = String(decoding: bytes[0..<n], as: UTF8.self)
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("TracerPid:") }) else { return 0 }
-    return Int(line.dropFirst("TracerPid:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" })) ?? 0
+    return ProcessStatus(text: String(decoding: bytes[0..<n], as: UTF8.self)).tracerPid ?? 0
 }
