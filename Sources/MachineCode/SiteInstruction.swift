@@ -107,24 +107,34 @@ public enum SitePlanner {
     /// `constantFunctions` maps a value of `%rax` to a function that returns it: a tail site of a key
     /// holding that constant jumps there (one instruction) instead of staying on the trampoline, and a
     /// disabled tail site jumps to the one returning 0.
+    ///
+    /// `stub` gives, for an address out of rel32 reach of the site, a `FarJumpStub` within reach that
+    /// jumps there (or nil: the site stays on the trampoline, with the reason).
     public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64,
-                            constantFunctions: [UInt64: UInt64] = [:]) -> (SiteInstruction, reason: String?) {
+                            constantFunctions: [UInt64: UInt64] = [:],
+                            stub: (UInt64) -> UInt64? = { _ in nil }) -> (SiteInstruction, reason: String?) {
         let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
+        /// `address` itself if a rel32 at the site reaches it, else a stub that does.
+        func reachable(_ address: UInt64) -> UInt64? {
+            if SiteInstruction.jump(address).encode(at: site) != nil { return address }
+            return stub(address).flatMap { SiteInstruction.jump($0).encode(at: site) != nil ? $0 : nil }
+        }
         switch state {
         case let .target(target):
-            let insn: SiteInstruction = kind == .call ? .call(target) : .jump(target)
-            if insn.encode(at: site) == nil { return (viaTrampoline, "target 0x\(String(target, radix: 16)) is out of rel32 reach") }
-            return (insn, nil)
+            guard let to = reachable(target) else {
+                return (viaTrampoline, "target 0x\(String(target, radix: 16)) is out of rel32 reach and has no stub within it")
+            }
+            return (kind == .call ? .call(to) : .jump(to), nil)
         case .disabled:
             guard kind == .tail else { return (.nop, nil) }
             // Not `ret`: every tail state starts with E9, so that a first byte written back by someone
             // else (a uprobe on the function entry, detached) still makes the site a whole jump.
-            if let f = constantFunctions[0], SiteInstruction.jump(f).encode(at: site) != nil { return (.jump(f), nil) }
+            if let f = constantFunctions[0], let to = reachable(f) { return (.jump(to), nil) }
             return (viaTrampoline, "a disabled tail site jumps to a return stub, which is out of rel32 reach")
         case let .constant(bits, width):
             let rax = width == .bits64 ? bits : bits & 0xffff_ffff
             guard kind == .call else {
-                if let f = constantFunctions[rax], SiteInstruction.jump(f).encode(at: site) != nil { return (.jump(f), nil) }
+                if let f = constantFunctions[rax], let to = reachable(f) { return (.jump(to), nil) }
                 return (viaTrampoline, "a tail site cannot return the constant \(Int64(bitPattern: bits)) in one instruction")
             }
             let insn = SiteInstruction.loadConstant(rax)
