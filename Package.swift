@@ -10,6 +10,11 @@ let package = Package(
         .executable(name: "staticcall", targets: ["staticcall"]),
         .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
         .executable(name: "staticcall-macro-integration", targets: ["MacroMain"]),
+        // A plugin for the image tests: loaded with dlopen by staticcall-integration, with its own copy of
+        // StaticCall linked in.
+        .library(name: "StaticCallTestPlugin", type: .dynamic, targets: ["StaticCallTestPlugin"]),
+        // A C library of targets for the image tests: unlike a Swift image, it can really be unloaded.
+        .library(name: "StaticCallTestTargets", type: .dynamic, targets: ["StaticCallTestTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +50,9 @@ let package = Package(
             dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode", "CFaults"],
             path: "IntegrationTests/Main"
         ),
+
+        .target(name: "StaticCallTestPlugin", dependencies: ["StaticCall"], path: "IntegrationTests/Plugin"),
+        .target(name: "StaticCallTestTargets", path: "IntegrationTests/CTargets"),
 
         // A program written from DESIGN.md §1 with the macros: a key in one library, called from a second
         // library and from the executable, which updates it.

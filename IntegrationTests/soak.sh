@@ -3,21 +3,24 @@
 # every core calls through every kind of site while the main thread runs a long mix of updates, with one
 # calling thread blocking every signal and one thread raising foreign SIGTRAPs for a user's handler.
 # Once with page remapping (the default), once with the INT3 fallback (remapping refused by seccomp;
-# the blocking thread is left out there, since that protocol refuses to run beside it).
+# the blocking thread is left out there, since that protocol refuses to run beside it). Meanwhile another
+# thread loads and closes a plugin (with its own keys and copy of StaticCall) and a C library of targets.
 #
 #   bash IntegrationTests/soak.sh [UPDATE_ROUNDS]      (default 100000; about 10 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-100000}
 scratch=.build-release
-swift build -c release --scratch-path "$scratch" --product staticcall-integration
+for product in staticcall-integration StaticCallTestPlugin StaticCallTestTargets; do
+    swift build -c release --scratch-path "$scratch" --product "$product"
+done
 bin=$scratch/release/staticcall-integration
 status=0
 for mode in remap int3; do
     extra=()
     [ "$mode" = int3 ] && extra=(--int3)
     echo "== soak: $mode, $rounds update rounds"
-    if ! "$bin" soak --iterations "$rounds" "${extra[@]}" | grep -v '^PASS'; then status=1; fi
+    if ! "$bin" soak --iterations "$rounds" --plugin "${extra[@]}" | grep -v '^PASS'; then status=1; fi
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 exit $status

@@ -148,4 +148,5 @@ func _offset_default(_ x: Int) -> Int { x &+ 100 }
 enum OffsetKey {
     static func ensure() { if !StaticCallRuntime.isRegistered(_offset_storage) { _offset_register() } }
     static func update(_ f: _offset_Thin) { ensure(); StaticCallRuntime.update(_offset_storage, to: _offset_address(f)) }
+    static func reset() { ensure(); StaticCallRuntime.reset(_offset_storage) }
 }

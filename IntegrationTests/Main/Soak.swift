@@ -3,7 +3,10 @@
 // signal and one thread that raises foreign SIGTRAPs for a user's handler. Run for real numbers by
 // IntegrationTests/soak.sh (outside CI); CI runs a short one.
 //
-//   staticcall-integration soak [--iterations UPDATES] [--threads N] [--int3]
+// With --plugin, another thread loads and closes the test plugin and the C library of targets in a loop,
+// calling and updating the plugin's keys and pointing a host key at the library's function and back.
+//
+//   staticcall-integration soak [--iterations UPDATES] [--threads N] [--int3] [--plugin]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,9 +36,12 @@ func soak() {
         }
     }
     trapper.start()
+    let plugins = arguments.contains("--plugin") ? PluginLoader() : nil
+    plugins?.start()
     let begin = monotonicSeconds()
     updateRounds(iterations)
     let seconds = monotonicSeconds() - begin
+    plugins?.finish()
     callers.finish()
     trapping.store(false, ordering: .relaxed)
     trapper.join()
@@ -46,6 +52,12 @@ func soak() {
     check(callers.wrong.load(ordering: .relaxed) == 0, "zero wrong results")
     check(cfaults_counted_traps() == foreignTraps.load(ordering: .relaxed), "the user's handler saw every foreign trap and nothing else")
     check(report["scale(_:)"]!.updates >= iterations, "every update counted")
+    if let plugins {
+        print("  soak: \(plugins.rounds.load(ordering: .relaxed)) plugin and library load/close rounds, \(plugins.wrong.load(ordering: .relaxed)) wrong, \(plugins.refused.load(ordering: .relaxed)) updates refused visibly")
+        check(int3 || plugins.refused.load(ordering: .relaxed) == 0, "page remapping refused no update")
+        check(plugins.rounds.load(ordering: .relaxed) > 0 && plugins.wrong.load(ordering: .relaxed) == 0,
+              "plugins loaded and closed throughout, every call right")
+    }
     // The last state may be one that some sites cannot hold inline (-1 at a tail site): end on one
     // every site can.
     ScaleKey.update { times5($0) }
@@ -57,4 +69,60 @@ func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// Loads and closes the plugin and the C library in a loop until stopped: the plugin's keys are updated
+/// and called, and OffsetKey is pointed at the library's function (through a far-jump stub) and back
+/// before each close.
+final class PluginLoader: @unchecked Sendable {
+    let stop = Atomic<Bool>(false)
+    let rounds = Atomic<Int>(0)
+    let wrong = Atomic<Int>(0)
+    /// Updates the INT3 fallback refused (visibly: the report lists the sites, with the reason) because
+    /// another thread blocked SIGTRAP at that moment (a thread inside a SIGTRAP handler does).
+    let refused = Atomic<Int>(0)
+    private var worker: Worker?
+
+    /// A result other than `expected` is wrong unless the report shows sites that did not take the update.
+    private func expect(_ value: Int, _ expected: Int) {
+        guard value != expected else { return }
+        if StaticCalls.report()["offset(_:)"]?.unpatched.contains(where: { mentions($0.reason, "update not applied") }) == true {
+            refused.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            wrong.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    func start() {
+        let plugin = pluginPath(), library = cTargetsPath()
+        let w = Worker { [self] in
+            var round = 0
+            while !stop.load(ordering: .relaxed) {
+                guard let p = dlopen(plugin, RTLD_NOW | RTLD_LOCAL), let l = dlopen(library, RTLD_NOW | RTLD_LOCAL),
+                      let f = dlsym(l, "staticcall_ctarget_times23") else {
+                    print("  soak: dlopen failed: \(dlerror().map { String(cString: $0) } ?? "?")")
+                    wrong.wrappingAdd(1, ordering: .relaxed)
+                    break
+                }
+                let touch = unsafeBitCast(dlsym(p, "staticcall_plugin_touch"), to: PluginTouch.self)
+                if touch(round) != 0 { wrong.wrappingAdd(1, ordering: .relaxed) }
+                StaticCallRuntime.update(_offset_storage, to: UInt(bitPattern: f))
+                expect(offset(2), 46)
+                OffsetKey.reset()
+                expect(offset(2), 102)
+                dlclose(l)
+                dlclose(p)
+                round += 1
+                rounds.store(round, ordering: .relaxed)
+            }
+        }
+        OffsetKey.ensure()
+        worker = w
+        w.start()
+    }
+
+    func finish() {
+        stop.store(true, ordering: .relaxed)
+        worker?.join()
+    }
 }

@@ -2,7 +2,7 @@
 // threads call them. Run by StaticCallTests/IntegrationTests in every configuration; prints one line per
 // check and exits non-zero on any failure.
 //
-//   staticcall-integration [basic|stress|sigtrap|fork|mdwe|soak|fault NAME] [--expect-mode M]
+//   staticcall-integration [basic|stress|sigtrap|fork|mdwe|soak|plugin|plugin-churn|fault NAME] [--expect-mode M]
 //                          [--expect-writer W] [--expect-reason TEXT] [--iterations N]
 #if canImport(Glibc)
 import Glibc
@@ -336,6 +336,8 @@ case "fork": forkTest()
 case "fault":
     runFault(arguments.count > 1 ? arguments[1] : "")
 case "soak": soak()
+case "plugin": pluginRounds()
+case "plugin-churn": pluginChurn()
 case "mdwe":
     // Memory-deny-write-execute: mprotect(RWX) is refused from here on (irrevocably).
     let err = cstaticcall_refuse_exec_gain()

@@ -338,6 +338,12 @@ int cstaticcall_mremap_fixed(void *from, size_t size, void *to) {
     return moved == MAP_FAILED ? errno : 0;
 }
 
+/* Why C: memfd_create is declared only under _GNU_SOURCE; syscall() is variadic. */
+int cstaticcall_memfd_create(const char *name) {
+    long fd = syscall(SYS_memfd_create, name, 1u /* MFD_CLOEXEC */);
+    return fd < 0 ? -errno : (int)fd;
+}
+
 /* Why C: gettid() is declared only under _GNU_SOURCE with glibc 2.30+; syscall() is variadic. */
 int cstaticcall_thread_id(void) { return (int)syscall(SYS_gettid); }
 
@@ -363,6 +369,7 @@ uintptr_t cstaticcall_return_0_address(void) { return 0; }
 uintptr_t cstaticcall_return_1_address(void) { return 0; }
 int cstaticcall_refuse_exec_gain(void) { return ENOSYS; }
 int cstaticcall_thread_id(void) { return 0; }
+int cstaticcall_memfd_create(const char *name) { (void)name; return -ENOSYS; }
 int cstaticcall_mremap_fixed(void *from, size_t size, void *to) { (void)from; (void)size; (void)to; return ENOSYS; }
 int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *, void *), void *context) { (void)body; (void)context; return 0; }
 #endif

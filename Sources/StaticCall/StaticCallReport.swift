@@ -23,6 +23,8 @@ public struct StaticCallReport: Sendable, CustomStringConvertible {
         public var slowPathCalls: Int
         /// Why the key cannot be patched at all, if so.
         public var problem: String?
+        /// What happened to the key that its owner should know (a target unloaded under it).
+        public var notes: [String] = []
     }
 
     public var keys: [Key]
@@ -50,6 +52,7 @@ public struct StaticCallReport: Sendable, CustomStringConvertible {
         }
         for k in keys {
             if let p = k.problem { lines.append("  \(k.name): \(p)") }
+            for note in k.notes { lines.append("  \(k.name): \(note)") }
             // One line per distinct reason: indirect mode gives every site the same one.
             var reasons: [String: [UInt]] = [:]
             var order: [String] = []

@@ -37,7 +37,7 @@ public enum StaticCallRuntime {
     public static func register(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
                                 defaultTarget: UInt, capabilities: StaticCallCapabilities = .init()) {
         withUnsafePointer(to: storage) {
-            Runtime.shared.register($0, name: name, trampolineThunk: UInt64(trampoline),
+            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampoline),
                                     defaultTarget: UInt64(defaultTarget), capabilities: capabilities)
         }
     }
@@ -47,7 +47,7 @@ public enum StaticCallRuntime {
     public static func registerStaticKey(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
                                          defaultTarget: UInt, initialValue: Bool) {
         withUnsafePointer(to: storage) {
-            Runtime.shared.register($0, name: name, trampolineThunk: UInt64(trampoline), defaultTarget: UInt64(defaultTarget),
+            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampoline), defaultTarget: UInt64(defaultTarget),
                                     capabilities: StaticCallCapabilities(constantWidth: .bits8),
                                     initialState: .constant(initialValue ? 1 : 0, .bits8))
         }
@@ -55,22 +55,22 @@ public enum StaticCallRuntime {
 
     /// static_branch_enable() (`true`: the count becomes at least 1) and static_branch_disable() (`false`: 0).
     public static func setStaticKey(_ storage: borrowing StaticCallStorage, _ enabled: Bool) {
-        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { enabled ? max($0, 1) : 0 } }
+        _ = withUnsafePointer(to: storage) { p in ProcessRuntime.adjustStaticKey(p, enabled ? .enable : .disable) }
     }
 
     /// static_key_slow_inc(): enabled while the count is above zero.
     public static func incrementStaticKey(_ storage: borrowing StaticCallStorage) {
-        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 + 1 } }
+        _ = withUnsafePointer(to: storage) { p in ProcessRuntime.adjustStaticKey(p, .increment) }
     }
 
     /// static_key_slow_dec(): decrementing below zero is a precondition failure.
     public static func decrementStaticKey(_ storage: borrowing StaticCallStorage) {
-        _ = withUnsafePointer(to: storage) { p in Runtime.shared.adjustStaticKey(p) { $0 - 1 } }
+        _ = withUnsafePointer(to: storage) { p in ProcessRuntime.adjustStaticKey(p, .decrement) }
     }
 
     /// static_key_count().
     public static func staticKeyCount(_ storage: borrowing StaticCallStorage) -> Int {
-        withUnsafePointer(to: storage) { Runtime.shared.staticKeyCount($0) }
+        withUnsafePointer(to: storage) { ProcessRuntime.staticKeyCount($0) }
     }
 
     /// Whether `register` has run for this storage (a relaxed check, for generated code).
@@ -79,30 +79,30 @@ public enum StaticCallRuntime {
 
     /// Retargets every site at `target`. The analogue of static_call_update().
     public static func update(_ storage: borrowing StaticCallStorage, to target: UInt) {
-        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .target(UInt64(target))) }
+        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, .target(UInt64(target))) }
     }
 
     /// Turns every call site into a NOP (tail sites return at once). The analogue of static_call_update(name, NULL).
     public static func disable(_ storage: borrowing StaticCallStorage) {
-        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .disabled) }
+        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, .disabled) }
     }
 
     /// Makes every call site load `bits` instead of calling. The analogue of DEFINE_STATIC_CALL_RET0, generalised.
     public static func setConstant(_ storage: borrowing StaticCallStorage, bits: UInt64, width: ConstantWidth) {
-        withUnsafePointer(to: storage) { Runtime.shared.setState($0, .constant(bits, width)) }
+        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, .constant(bits, width)) }
     }
 
     /// Back to the default target.
     public static func reset(_ storage: borrowing StaticCallStorage) {
         withUnsafePointer(to: storage) { p in
-            guard let d = Runtime.shared.defaultTarget(of: p) else { return }
-            Runtime.shared.setState(p, .target(d))
+            guard let d = ProcessRuntime.defaultTarget(of: p) else { return }
+            ProcessRuntime.setState(p, .target(d))
         }
     }
 
     /// The current state, or nil if the key is not registered. The analogue of static_call_query().
     public static func state(_ storage: borrowing StaticCallStorage) -> KeyState? {
-        withUnsafePointer(to: storage) { Runtime.shared.state(of: $0) }
+        withUnsafePointer(to: storage) { ProcessRuntime.state(of: $0) }
     }
 
     /// The current target's address, or nil when the key is disabled, constant or unregistered.

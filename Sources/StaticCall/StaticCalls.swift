@@ -23,7 +23,7 @@ public enum StaticCallError: Error, CustomStringConvertible, Sendable {
 public enum StaticCalls {
     /// The best mode this process can use: `.inline` on x86-64 Linux when the kernel allows text writes,
     /// membarrier SYNC_CORE and a SIGTRAP handler; `.indirect` otherwise (and under `STATICCALL_MODE=indirect`).
-    public static var mode: StaticCallMode { Runtime.shared.capability.mode }
+    public static var mode: StaticCallMode { ProcessRuntime.mode }
 
     /// Runs `body`, applying every update made in it in one patch transaction: three membarrier syncs
     /// for all sites. The analogue of the kernel's text_poke_queue()/text_poke_finish().
@@ -35,15 +35,15 @@ public enum StaticCalls {
     /// }
     /// ```
     public static func batch<R>(_ body: () throws -> R) rethrows -> R {
-        try Runtime.shared.batch(body)
+        try ProcessRuntime.batch(body)
     }
 
     /// A snapshot of every key that has been called or updated: its target, mode, sites and counters.
     /// `print(StaticCalls.report())` renders a table.
-    public static func report() -> StaticCallReport { Runtime.shared.report() }
+    public static func report() -> StaticCallReport { ProcessRuntime.report() }
 
     /// Discovers and patches every registered key now, instead of lazily at each key's first call or
     /// update. Throws if a patch transaction failed (the affected sites stay on their previous, correct,
     /// bytes).
-    public static func patchAll() throws(StaticCallError) { try Runtime.shared.patchAll() }
+    public static func patchAll() throws(StaticCallError) { try ProcessRuntime.patchAll() }
 }

@@ -4,9 +4,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CStaticCallImages.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+// Every function here is hidden: each image that links StaticCall keeps its own, even where the dynamic
+// linker would otherwise bind one image's references to another's exported copy (a later copy would then
+// run an earlier copy's C code, of another version, with its own Swift code).
+#pragma GCC visibility push(hidden)
 
 /// What a trapped thread must do instead of the instruction being written at a site: the *new*
 /// instruction, emulated by editing the signal context (the kernel's poke_int3_handler()).
@@ -86,11 +93,17 @@ uintptr_t cstaticcall_return_1_address(void);
 /// `to`, atomically for every other thread (they fault and wait for the new page). Returns 0 or errno.
 int cstaticcall_mremap_fixed(void *from, size_t size, void *to);
 
+/// memfd_create(name, MFD_CLOEXEC): a file in memory, for stub pages that are written before they are
+/// mapped and never mapped writable. Returns the descriptor or -errno.
+int cstaticcall_memfd_create(const char *name);
+
 /// The calling thread's id (gettid).
 int cstaticcall_thread_id(void);
 
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
 int cstaticcall_refuse_exec_gain(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

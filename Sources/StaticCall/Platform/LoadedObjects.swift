@@ -28,6 +28,30 @@ struct LoadedObjectInfo: Equatable {
         programHeaders.first { $0.type == ProgramHeader.ehFrameHeader }.map { bias &+ $0.virtualAddress }
     }
 
+    /// From the start of the first executable segment to the end of the last (nil if none).
+    var executableRange: Range<UInt64>? {
+        let text = programHeaders.filter { $0.type == ProgramHeader.load && $0.isExecutable && $0.memorySize > 0 }
+        guard let lo = text.map({ bias &+ $0.virtualAddress }).min(),
+              let hi = text.map({ bias &+ $0.virtualAddress &+ $0.memorySize }).max() else { return nil }
+        return lo..<hi
+    }
+
+    /// From the start of the first loadable segment to the end of the last (nil if none).
+    var loadedRange: Range<UInt64>? {
+        let loads = programHeaders.filter { $0.type == ProgramHeader.load && $0.memorySize > 0 }
+        guard let lo = loads.map({ bias &+ $0.virtualAddress }).min(),
+              let hi = loads.map({ bias &+ $0.virtualAddress &+ $0.memorySize }).max() else { return nil }
+        return lo..<hi
+    }
+
+    /// Whether `address` is in any of the object's loadable segments (text, data or bss).
+    func containsLoaded(_ address: UInt64) -> Bool {
+        programHeaders.contains { ph in
+            ph.type == ProgramHeader.load
+                && address >= bias &+ ph.virtualAddress && address < bias &+ ph.virtualAddress &+ ph.memorySize
+        }
+    }
+
     func containsExecutable(_ address: UInt64) -> Bool {
         programHeaders.contains { ph in
             ph.type == ProgramHeader.load && ph.isExecutable

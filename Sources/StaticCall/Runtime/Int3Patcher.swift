@@ -204,6 +204,14 @@ final class Int3Patcher {
         if changed { _ = publish(trapped) }
     }
 
+    /// The sites of an unloaded object: their trapped entries are withdrawn and the known-site set is
+    /// republished without them (an address there may hold another object's code, or a debugger's INT3).
+    func forget(_ addresses: [UInt64], allSites: [UInt64]) {
+        resolved(addresses)
+        knownSitesStale = true
+        if membarrierRegistered, (try? TrapHandler.setKnownSites(allSites)) != nil { knownSitesStale = false }
+    }
+
     /// Phase 1 failed: give each site its previous first byte back; one that cannot stays trapped.
     private func restoreFirstBytes(_ pending: [PlannedWrite], after error: String) -> [(PlannedWrite, String)] {
         pending.map { w in

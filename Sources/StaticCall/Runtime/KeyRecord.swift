@@ -25,9 +25,15 @@ final class PatchSite {
     var current: [UInt8]
     /// Why the site does not hold its key's state inline, or nil if it does.
     var reason: String?
+    /// The text of the site's object: where far-jump stubs for it must be placed.
+    let text: Range<UInt64>?
+    /// All of the object's segments: stub pages are tried just below and just above it first.
+    let image: Range<UInt64>?
 
-    init(address: UInt64, kind: SiteKind, original: [UInt8]) {
+    init(address: UInt64, kind: SiteKind, original: [UInt8], text: Range<UInt64>? = nil, image: Range<UInt64>? = nil) {
         self.address = address
+        self.text = text
+        self.image = image
         self.kind = kind
         self.original = original
         self.originalInstruction = SiteInstruction.recognise(original, at: address)
@@ -56,6 +62,13 @@ final class KeyRecord {
     var discovered = false
     /// Why this key's sites cannot be patched at all (then it runs in indirect mode), if so.
     var problem: String?
+    /// The loaded object whose data holds the key's storage (nil if none does): the key lives as long as
+    /// that object (the kernel's static_call_mod).
+    var home: LoadedObjectInfo?
+    /// Things that happened to the key that its owner should know (a target unloaded under it): the last
+    /// `notesKept`.
+    var notes: [String] = []
+    static let notesKept = 8
 
     init(storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64, defaultTarget: UInt64,
          capabilities: StaticCallCapabilities) {

@@ -21,8 +21,15 @@ final class Runtime: @unchecked Sendable {
     private var keys: [UInt: KeyRecord] = [:]
     private var order: [UInt] = []
     private var objects: [UInt64: ObjectCache] = [:] // by load bias + name hash
+    /// The loader's generation that `listed` reflects (refreshed at every entry, under the loader lock).
+    private var generation: Loader.Generation?
+    /// Every loaded object, except those whose copy of StaticCall reported them unloading.
+    private var listed: [LoadedObjectInfo] = []
+    /// Objects being unloaded (their destructors have run; the loader has not unlinked them yet).
+    private var dying: [LoadedObjectInfo] = []
     private var capabilityCache: Capability?
     private let transaction = PatchTransaction()
+    private let stubs = StubPool()
     /// The process this state belongs to: a child made without fork handlers finds a different pid.
     private var pid = getpid()
     /// The thread running the runtime's own code under the lock (never a batch's closure), or 0.
@@ -38,6 +45,7 @@ final class Runtime: @unchecked Sendable {
     private var sortedSitesStale = false
 
     private init() {
+        cstaticcall_watch_exit() // after main() began: exit() then runs it before the loader's destructors
         #if os(Linux)
         // fork(): the child must find the lock free and re-register for membarrier (a new mm). Children
         // made without fork handlers are caught by the pid check in flush().
@@ -71,6 +79,7 @@ final class Runtime: @unchecked Sendable {
     private func probeCapability() -> Capability {
         #if os(Linux) && arch(x86_64)
         if Environment.modeCap == .indirect { return Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writer: nil) }
+        if let reason = ProcessRuntime.incompatibility { return Capability(mode: .indirect, reason: reason, writer: nil) }
         guard let remapRefusal = probeRemap() else {
             return Capability(mode: .inline, reason: nil, writer: transaction.remapper.name)
         }
@@ -116,10 +125,11 @@ final class Runtime: @unchecked Sendable {
         transaction.resetAfterFork()
     }
 
-    /// Runs `body` under the update lock as the runtime's own work. A signal handler that calls into the
-    /// runtime while its thread is already inside it would run a second transaction over the first, or
-    /// wait for itself: that is stopped at once, with a message, instead.
-    private func exclusive<R>(_ body: () throws -> R) rethrows -> R {
+    /// Runs `body` under the update lock as the runtime's own work, with the loader's list locked (no
+    /// object can be unmapped while the runtime reads or writes it) and brought up to date first. A
+    /// signal handler that calls into the runtime while its thread is already inside it would run a
+    /// second transaction over the first, or wait for itself: that is stopped at once, with a message.
+    private func exclusive<R>(_ body: () -> R) -> R {
         let me = UInt(pthread_self())
         if busyThread.load(ordering: .relaxed) == me {
             fatalError("StaticCall: re-entered from a signal handler: an update, a key's first call or another StaticCall API was used in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").")
@@ -130,7 +140,102 @@ final class Runtime: @unchecked Sendable {
             busyThread.store(0, ordering: .relaxed)
             lock.unlock()
         }
-        return try body()
+        return Loader.withLock {
+            refreshObjects()
+            return body()
+        }
+    }
+
+    // MARK: - Objects (the kernel's static_call_add_module/del)
+
+    /// Brings `listed` up to date when the loader's generation moved. After an unload, everything that
+    /// lived in an object no longer listed is forgotten (a reloaded object is a new object: its keys'
+    /// storage reads 0 again, and its text and unwind tables may differ), and keys whose target was there
+    /// go back to their default.
+    private func refreshObjects() {
+        let now = Loader.generation
+        guard now != generation else { return }
+        let unloaded = generation != nil && generation?.subs != now.subs
+        generation = now
+        if unloaded { dying = [] } // the loader finished unloading them
+        let before = listed
+        listed = loadedObjects().filter { !dying.contains($0) }
+        forwarders = [:] // a chain may have crossed an object that changed
+        stubs.objectsChanged()
+        if unloaded {
+            // Rebuilt on demand: an object at a familiar address may be another file. The main executable
+            // (listed first, with an empty name) is never unloaded: its cache, the costly one, is kept.
+            objects = objects.filter { $0.value.info.name.isEmpty && listed.first == $0.value.info }
+            forget(gone: before.filter { !listed.contains($0) })
+        } else {
+            objects = objects.filter { entry in listed.contains(entry.value.info) }
+        }
+    }
+
+    /// An image holding a copy of StaticCall is being unloaded (its destructor runs before the loader
+    /// unmaps it): its keys and sites are forgotten and keys whose target is in it are moved off it now,
+    /// while its code is still mapped. Nothing happens during exit().
+    func imageUnloading(anchor: UInt64) {
+        guard cstaticcall_process_exiting() == 0 else { return }
+        exclusive {
+            guard let info = listed.first(where: { $0.containsLoaded(anchor) }) else { return }
+            dying.append(info)
+            listed.removeAll { $0 == info }
+            objects = objects.filter { $0.value.info != info }
+            forwarders = [:]
+            forget(gone: [info])
+        }
+    }
+
+    /// Drops every key whose storage is in no listed object any more (or reads 0: its object was
+    /// unloaded and loaded again), with its sites; sends keys whose target was in `gone` back to their
+    /// default target, with a note in the report; patches what changed.
+    private func forget(gone: [LoadedObjectInfo]) {
+        var forgottenSites: [UInt64] = []
+        for id in order {
+            guard let record = keys[id] else { continue }
+            let alive: Bool
+            if let home = record.home {
+                // The word is read only once the object is known to be listed (the loader is locked).
+                alive = listed.contains(home) && record.storage.pointee._word.load(ordering: .relaxed) != 0
+            } else {
+                alive = true // storage outside every object (never seen in practice): kept
+            }
+            guard !alive else { continue }
+            debugLog("forgetting \(record.name): \(record.home?.name ?? "its object") was unloaded")
+            keys[id] = nil
+            dirty.removeAll { $0 == id }
+            for site in record.sites where siteOwners[site.address] == id {
+                siteOwners[site.address] = nil
+                forgottenSites.append(site.address)
+            }
+            if let t = record.trampoline, trampolineOwners[t] == id { trampolineOwners[t] = nil }
+        }
+        order.removeAll { keys[$0] == nil }
+        if !forgottenSites.isEmpty {
+            sortedSites = keys.values.flatMap(\.sites).sorted { $0.address < $1.address }
+            sortedSitesStale = false
+            transaction.int3.forget(forgottenSites, allSites: sortedSites.map(\.address))
+        }
+        var moved: [UInt] = []
+        for id in order {
+            guard let record = keys[id], case let .target(t) = record.state,
+                  let object = gone.first(where: { $0.containsExecutable(t) }) else { continue }
+            let note = "its target 0x\(String(t, radix: 16)) was in \(object.name.isEmpty ? "<executable>" : object.name), which was unloaded: it is back on its default target"
+            record.notes = Array((record.notes + [note]).suffix(KeyRecord.notesKept))
+            warn("\(record.name): \(note)")
+            record.state = .target(record.defaultTarget)
+            publishWord(record)
+            moved.append(id)
+        }
+        // At once, even inside a batch: until their sites change, they call code that is gone. The
+        // batch's own pending updates stay pending.
+        if !moved.isEmpty {
+            let pending = dirty.filter { !moved.contains($0) }
+            dirty = moved
+            _ = flush()
+            dirty = pending + dirty.filter { !pending.contains($0) }
+        }
     }
 
     // MARK: - Keys
@@ -140,9 +245,16 @@ final class Runtime: @unchecked Sendable {
         _ = capability // decide the mode (how text is written) before the first patch
         exclusive {
             let id = UInt(bitPattern: storage)
-            guard keys[id] == nil else { return }
+            if let known = keys[id] {
+                // A word of 0 under a known record: its object was unloaded and loaded again at the same
+                // address between two entries (the refresh dropped it unless the word says otherwise).
+                guard known.storage.pointee._word.load(ordering: .acquiring) == 0 else { return }
+                keys[id] = nil
+                order.removeAll { $0 == id }
+            }
             let record = KeyRecord(storage: storage, name: name, trampolineThunk: trampolineThunk,
                                    defaultTarget: defaultTarget, capabilities: capabilities)
+            record.home = listed.first { $0.containsLoaded(UInt64(UInt(bitPattern: storage))) }
             if let initialState {
                 record.state = initialState
                 if case let .constant(bits, _) = initialState { record.enableCount = bits & 1 == 0 ? 0 : 1 }
@@ -217,7 +329,7 @@ final class Runtime: @unchecked Sendable {
 
     /// The lock is held across `body` (other threads' updates wait for the batch), but `body` is the
     /// caller's code, not the runtime's: updates inside it are not re-entries.
-    func batch<R>(_ body: () throws -> R) rethrows -> R {
+    func batch<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock.lock()
         exclusive { batchDepth += 1 }
         defer {
@@ -263,6 +375,21 @@ final class Runtime: @unchecked Sendable {
         records += dirty.compactMap { keys[$0] }.filter { r in !records.contains { $0 === r } }
         dirty = []
         guard capabilityCache?.mode == .inline else { return [] }
+        // Targets out of rel32 reach of some site (functions of another image) get stubs within reach
+        // first, all at once; then every site is planned with the stubs that exist.
+        var needs: [(target: UInt64, text: Range<UInt64>, image: Range<UInt64>?)] = []
+        for record in records where record.problem == nil {
+            let state = effectiveState(of: record)
+            for site in record.sites {
+                guard let text = site.text else { continue }
+                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0,
+                                     constantFunctions: Self.constantFunctions) { far in
+                    if self.stubs.existing(far, site: site.address, text: text) == nil { needs.append((far, text, site.image)) }
+                    return nil
+                }
+            }
+        }
+        if !needs.isEmpty { stubs.prepare(needs) }
         var writes: [PlannedWrite] = []
         for record in records {
             let state = effectiveState(of: record)
@@ -297,26 +424,26 @@ final class Runtime: @unchecked Sendable {
         let trampoline = record.trampoline ?? 0
         let original = site.originalInstruction ?? .call(trampoline)
         if let problem = record.problem { return (original, site.original, problem) }
-        let (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
-                                                     constantFunctions: Self.constantFunctions)
+        var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
+                                                     constantFunctions: Self.constantFunctions) { far in
+            site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
+        }
+        if let why = reason, why.contains("stub"), let text = site.text, let refusal = stubs.refusal(for: text) {
+            reason = "\(why) (\(refusal))"
+        }
         guard let bytes = instruction.encode(at: site.address) else { return (original, site.original, "cannot encode \(instruction)") }
         return (instruction, bytes, reason)
     }
 
     // MARK: - Discovery
 
+    /// The listed object whose text holds `address` (its cache built on first use), or nil.
     private func object(containing address: UInt64) -> ObjectCache? {
         if let hit = objects.values.first(where: { $0.info.containsExecutable(address) }) { return hit }
-        // Not seen yet (or loaded by dlopen since): refresh, forgetting objects that were unloaded.
-        let live = loadedObjects()
-        var fresh: [UInt64: ObjectCache] = [:]
-        for info in live {
-            let key = info.bias ^ UInt64(truncatingIfNeeded: info.name.hashValue)
-            fresh[key] = objects[key].flatMap { $0.info == info ? $0 : nil } ?? ObjectCache(info)
-        }
-        objects = fresh
-        forwarders = [:] // an object may have been unloaded and another loaded at its address
-        return objects.values.first { $0.info.containsExecutable(address) }
+        guard let info = listed.first(where: { $0.containsExecutable(address) }) else { return nil }
+        let cache = ObjectCache(info)
+        objects[info.bias ^ UInt64(truncatingIfNeeded: info.name.hashValue)] = cache
+        return cache
     }
 
     /// Follows a target that only forwards (`{ f($0) }` compiles to `jmp f` in -O) to where it goes.
@@ -386,7 +513,8 @@ final class Runtime: @unchecked Sendable {
                 switch proof {
                 case .proven:
                     let bytes = readText(at: candidate.address, count: 5)
-                    record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes))
+                    record.sites.append(PatchSite(address: candidate.address, kind: candidate.kind, original: bytes,
+                                                  text: object.info.executableRange, image: object.info.loadedRange))
                     siteOwners[candidate.address] = record.id
                     transaction.int3.knownSitesStale = true
                     sortedSitesStale = true
@@ -436,7 +564,7 @@ final class Runtime: @unchecked Sendable {
                     sitesFound: record.sites.count + record.unproven.count, sitesPatched: patched.count, patchedSites: patched,
                     unpatched: unpatched, updates: record.updates,
                     slowPathCalls: Int(record.storage.pointee._slowPathCalls.load(ordering: .relaxed)),
-                    problem: record.problem)
+                    problem: record.problem, notes: record.notes)
             }
             return StaticCallReport(keys: entries, mode: capability.mode, reason: capability.reason,
                                     writer: capability.writer,

@@ -1,0 +1,223 @@
+import CStaticCall
+import MachineCode
+
+/// The copy of StaticCall that serves this process: the analogue, for images, of the kernel having
+/// exactly one static_call core however many modules use it.
+///
+/// Every image that links StaticCall statically (an executable, each `.dynamic` library product, each
+/// plugin) carries its own copy of this module. The first copy to be used publishes a table of plain C
+/// entry points (`cstaticcall_runtime_v1`, Images.c) in a process-wide slot (`cstaticcall_process_runtime_v1`,
+/// a `STB_GNU_UNIQUE` symbol, so the dynamic linker gives every image the same one) from its image's
+/// constructor, and every later copy calls through that table
+/// instead of starting a runtime of its own, as language runtimes do with their versioned rendezvous
+/// symbols. So one registry, one update lock and one SIGTRAP handler serve every key in the process,
+/// `report()` lists them all, and the serving image is pinned (`RTLD_NODELETE`) so that it outlives
+/// every key. A copy that finds a table of another ABI version cannot share it: it runs its own keys in
+/// indirect mode (it never writes text that the other runtime may be patching) and says why.
+enum ProcessRuntime {
+    enum Server {
+        /// This copy serves the process (or runs alone in indirect mode: see `incompatibility`).
+        case local
+        /// Another copy does: every call goes through its table.
+        case remote(UnsafePointer<cstaticcall_runtime_v1>)
+    }
+
+    // Set once, before any use (a lazy global's initialiser runs exactly once); read-only afterwards.
+    nonisolated(unsafe) static let server: Server = claim()
+    /// Why this copy's keys run in indirect mode on their own, if another copy's ABI differs.
+    nonisolated(unsafe) static var incompatibility: String? {
+        if case .local = server { return incompatibilityReason }
+        return nil
+    }
+    nonisolated(unsafe) private static var incompatibilityReason: String?
+
+    /// The image's constructor (Images.c) has already claimed the slot unless another copy was first.
+    private static func claim() -> Server {
+        guard let mine = cstaticcall_own_runtime(), let winner = cstaticcall_process_runtime() ?? cstaticcall_claim_runtime(mine),
+              winner != mine else {
+            cstaticcall_watch_exit() // now, after main() began: see Images.c
+            return .local
+        }
+        let table = winner.pointee
+        let layout = table.abi == UInt32(CSTATICCALL_RUNTIME_ABI) && Int(table.size) >= MemoryLayout<cstaticcall_runtime_v1>.size
+            ? (Int(table.storage_size), Int(table.word_encoding)) : nil
+        if let reason = refusal(abi: table.abi, size: Int(table.size), version: table.version.map { String(cString: $0) },
+                                storage: layout) {
+            debugLog(reason)
+            incompatibilityReason = reason
+            return .local
+        }
+        return .remote(winner)
+    }
+
+    /// Why a table published by another copy cannot be used by this one, or nil (pure: unit-tested).
+    static func refusal(abi: UInt32, size: Int, version: String?, storage: (size: Int, encoding: Int)? = nil) -> String? {
+        if abi != UInt32(CSTATICCALL_RUNTIME_ABI) {
+            return "another copy of StaticCall (\(version ?? "unknown version"), runtime ABI \(abi)) serves this process and this copy speaks ABI \(CSTATICCALL_RUNTIME_ABI): this copy's keys stay on their trampolines"
+        }
+        if size < MemoryLayout<cstaticcall_runtime_v1>.size {
+            return "another copy of StaticCall (\(version ?? "unknown version")) serves this process with an older table (\(size) bytes, this copy needs \(MemoryLayout<cstaticcall_runtime_v1>.size)): this copy's keys stay on their trampolines"
+        }
+        if let storage, storage.size != MemoryLayout<StaticCallStorage>.size || storage.encoding != Int(CSTATICCALL_WORD_ENCODING) {
+            return "another copy of StaticCall (\(version ?? "unknown version")) serves this process with another key layout (storage \(storage.size) bytes, word encoding \(storage.encoding); this copy: \(MemoryLayout<StaticCallStorage>.size), \(CSTATICCALL_WORD_ENCODING)): this copy's keys stay on their trampolines"
+        }
+        return nil
+    }
+
+    // MARK: - The entry points, local or remote
+
+
+    static func register(_ storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64,
+                         defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
+        switch server {
+        case .local:
+            Runtime.shared.register(storage, name: name, trampolineThunk: trampolineThunk, defaultTarget: defaultTarget,
+                                    capabilities: capabilities, initialState: initialState)
+        case let .remote(table):
+            name.withCString { cName in
+                if var state = initialState.map(Self.wire) {
+                    table.pointee.register_key(storage, cName, trampolineThunk, defaultTarget, capabilities.canDisable ? 1 : 0,
+                                               UInt32(capabilities.constantWidth?.rawValue ?? 0), &state)
+                } else {
+                    table.pointee.register_key(storage, cName, trampolineThunk, defaultTarget, capabilities.canDisable ? 1 : 0,
+                                               UInt32(capabilities.constantWidth?.rawValue ?? 0), nil)
+                }
+            }
+        }
+    }
+
+    static func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
+        switch server {
+        case .local: Runtime.shared.setState(storage, state)
+        case let .remote(table): table.pointee.set_state(storage, wire(state))
+        }
+    }
+
+    enum StaticKeyOperation: Int32 {
+        case disable = 0, enable = 1, increment = 2, decrement = 3
+
+        func apply(_ count: Int) -> Int {
+            switch self {
+            case .disable: return 0
+            case .enable: return max(count, 1)
+            case .increment: return count + 1
+            case .decrement: return count - 1
+            }
+        }
+    }
+
+    @discardableResult
+    static func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ operation: StaticKeyOperation) -> Int {
+        switch server {
+        case .local: return Runtime.shared.adjustStaticKey(storage, operation.apply)
+        case let .remote(table): return Int(table.pointee.adjust_static_key(storage, operation.rawValue))
+        }
+    }
+
+    static func staticKeyCount(_ storage: UnsafePointer<StaticCallStorage>) -> Int {
+        switch server {
+        case .local: return Runtime.shared.staticKeyCount(storage)
+        case let .remote(table): return Int(table.pointee.static_key_count(storage))
+        }
+    }
+
+    static func state(of storage: UnsafePointer<StaticCallStorage>) -> KeyState? {
+        switch server {
+        case .local: return Runtime.shared.state(of: storage)
+        case let .remote(table):
+            var state = cstaticcall_state()
+            return table.pointee.query_state(storage, &state) == 1 ? keyState(state) : nil
+        }
+    }
+
+    static func defaultTarget(of storage: UnsafePointer<StaticCallStorage>) -> UInt64? {
+        switch server {
+        case .local: return Runtime.shared.defaultTarget(of: storage)
+        case let .remote(table):
+            var target: UInt64 = 0
+            return table.pointee.default_target(storage, &target) == 1 ? target : nil
+        }
+    }
+
+    static func batch<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        switch server {
+        case .local:
+            return try Runtime.shared.batch(body)
+        case let .remote(table):
+            var result: Result<R, E>?
+            withoutActuallyEscaping({ result = Result { () throws(E) -> R in try body() } }) { run in
+                let box = Callback(run)
+                withExtendedLifetime(box) {
+                    table.pointee.batch({ context in Unmanaged<Callback>.fromOpaque(context!).takeUnretainedValue().run() },
+                                        Unmanaged.passUnretained(box).toOpaque())
+                }
+            }
+            return try result!.get()
+        }
+    }
+
+    static func patchAll() throws(StaticCallError) {
+        switch server {
+        case .local: try Runtime.shared.patchAll()
+        case let .remote(table):
+            var failure: String?
+            withUnsafeMutablePointer(to: &failure) { out in
+                table.pointee.patch_all({ context, message in
+                    context!.assumingMemoryBound(to: String?.self).pointee = String(cString: message!)
+                }, out)
+            }
+            if let failure { throw .patchFailed(failure) }
+        }
+    }
+
+    static func report() -> StaticCallReport {
+        switch server {
+        case .local: return Runtime.shared.report()
+        case let .remote(table):
+            var report: StaticCallReport?
+            withUnsafeMutablePointer(to: &report) { out in
+                table.pointee.report({ context, bytes, count in
+                    context!.assumingMemoryBound(to: StaticCallReport?.self).pointee =
+                        ReportWire.decode(UnsafeRawBufferPointer(start: bytes, count: count))
+                }, out)
+            }
+            return report ?? StaticCallReport(keys: [], mode: .indirect, reason: "the report of the copy of StaticCall that serves this process could not be read",
+                                              writer: nil, emulatedTraps: 0, lateTraps: 0)
+        }
+    }
+
+    static var mode: StaticCallMode {
+        switch server {
+        case .local: return Runtime.shared.capability.mode
+        case let .remote(table): return table.pointee.mode() == 0 ? .inline : .indirect
+        }
+    }
+
+    // MARK: - This copy's table
+
+    final class Callback {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    static func wire(_ state: KeyState) -> cstaticcall_state {
+        switch state {
+        case let .target(t): return cstaticcall_state(kind: 0, width: 0, bits: t)
+        case .disabled: return cstaticcall_state(kind: 1, width: 0, bits: 0)
+        case let .constant(bits, width): return cstaticcall_state(kind: 2, width: UInt32(width.rawValue), bits: bits)
+        }
+    }
+
+    static func keyState(_ state: cstaticcall_state) -> KeyState? {
+        switch state.kind {
+        case 0: return .target(state.bits)
+        case 1: return .disabled
+        case 2: return ConstantWidth(rawValue: Int(state.width)).map { .constant(state.bits, $0) }
+        default: return nil
+        }
+    }
+
+    static func storage(_ p: UnsafeRawPointer?) -> UnsafePointer<StaticCallStorage> {
+        p!.assumingMemoryBound(to: StaticCallStorage.self)
+    }
+}
