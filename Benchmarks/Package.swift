@@ -22,7 +22,11 @@ let package = Package(
         // benchmarks and callgrind measure the same machine code.
         .target(
             name: "BenchmarkCases",
-            dependencies: [.product(name: "StaticCall", package: "StaticCall"), "CBenchmarkCases"],
+            dependencies: [
+                .product(name: "StaticCall", package: "StaticCall"), "CBenchmarkCases",
+                // A C shared library, mapped far (terabytes) from this executable: the "far" cases.
+                .product(name: "StaticCallTestTargets", package: "StaticCall"),
+            ],
             swiftSettings: [
                 // The loops of different cases are near-identical; LLVM's function merging turned the
                 // direct-call baseline into a call through a register (seen). Static-call sites are immune

@@ -17,6 +17,8 @@ trap 'rm -rf "$out"' EXIT
 # so run a copy without it; the symbol table, all --toggle-collect needs, stays.
 bin=$out/staticcall-bench
 objcopy --strip-debug "$(swift build -c release --show-bin-path)/staticcall-bench" "$bin"
+# The "far" cases' C library, found beside the binary ($ORIGIN).
+cp "$(swift build -c release --show-bin-path)/libStaticCallTestTargets.so" "$out/"
 
 count() { # mode symbol n -> instructions inside the loop function
     STATICCALL_MODE=$1 valgrind --tool=callgrind --smc-check=all --collect-atstart=no --toggle-collect="$2" \
@@ -40,7 +42,7 @@ for symbol in "${symbols[@]}"; do
     group=$(cut -f2 <<<"$line")
     name=$(cut -f3 <<<"$line")
     modes=(inline)
-    [ "$symbol" = staticbench_call_static ] && modes=(inline indirect)
+    [ "$symbol" = staticbench_call_static ] || [ "$symbol" = staticbench_far_static ] && modes=(inline indirect)
     for mode in "${modes[@]}"; do
         n=$(per_iteration "$mode" "$symbol")
         [ -n "${first[$group]:-}" ] || first[$group]=$n

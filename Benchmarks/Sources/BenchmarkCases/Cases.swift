@@ -22,6 +22,9 @@ public enum LoopCases {
         LoopCase(group: "call", name: "Atomic raw function pointer", symbol: "staticbench_call_atomic_pointer", run: { callAtomicPointer($0) }),
         LoopCase(group: "call", name: "@_dynamicReplacement(for:)", symbol: "staticbench_call_dynamic_replacement", run: { callDynamicReplacement($0) }),
         LoopCase(group: "call", name: "C function pointer", symbol: "staticbench_call_c_pointer", run: { callCFunctionPointer($0) }),
+        LoopCase(group: "far", name: "the library's function called through this image's PLT (the limit)", symbol: "staticbench_far_plt", run: { farThroughPLT($0) }),
+        LoopCase(group: "far", name: "C function pointer to it", symbol: "staticbench_far_c_pointer", run: { farCFunctionPointer($0) }),
+        LoopCase(group: "far", name: "@StaticCall pointed at it (far-jump stub)", symbol: "staticbench_far_static", run: { farStatic($0) }),
         LoopCase(group: "hook", name: "no hook (the same loop without it)", symbol: "staticbench_hook_none", run: { hookNone($0) }),
         LoopCase(group: "hook", name: "@StaticCall hook() after disable()", symbol: "staticbench_hook_static_tick", run: { hookStaticTick($0) }),
         LoopCase(group: "hook", name: "optional closure hook?() set to nil", symbol: "staticbench_hook_closure_tick", run: { hookClosureTick($0) }),
@@ -47,6 +50,7 @@ public enum LoopCases {
         setClosureWork { work($0) }
         setWorker(DefaultWorker())
         setCWorkPointer(cstaticbench_work)
+        pointFarCasesAtLibc()
         $tickHook.disable()
         $valueHook.disable()
         setHookClosures(tick: nil, value: nil)
