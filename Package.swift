@@ -13,6 +13,8 @@ let package = Package(
         // A plugin for the image tests: loaded with dlopen by staticcall-integration, with its own copy of
         // StaticCall linked in.
         .library(name: "StaticCallTestPlugin", type: .dynamic, targets: ["StaticCallTestPlugin"]),
+        // A key in a dynamic library, for an executable of another package (IntegrationTests/Consumer).
+        .library(name: "StaticCallTestDynamicKeys", type: .dynamic, targets: ["DynamicKeys"]),
         // A C library of targets for the image tests: unlike a Swift image, it can really be unloaded.
         .library(name: "StaticCallTestTargets", type: .dynamic, targets: ["StaticCallTestTargets"]),
     ],
@@ -53,6 +55,7 @@ let package = Package(
 
         .target(name: "StaticCallTestPlugin", dependencies: ["StaticCall"], path: "IntegrationTests/Plugin"),
         .target(name: "StaticCallTestTargets", path: "IntegrationTests/CTargets"),
+        .target(name: "DynamicKeys", dependencies: ["StaticCall"], path: "IntegrationTests/DynamicKeys"),
 
         // A program written from DESIGN.md §1 with the macros: a key in one library, called from a second
         // library and from the executable, which updates it.

@@ -34,10 +34,12 @@ public enum FarJumpStub {
         return lowest...highest
     }
 
-    /// Candidate page addresses for a stub page: free (no region in `mapped` overlaps), inside `window`,
-    /// page-aligned, nearest to `near` first. `mapped` need not be sorted.
+    /// Candidate start addresses for an area of `pages` stub pages: every page of the area free (no region
+    /// in `mapped` overlaps it) and inside `window`, page-aligned, nearest to `near` first. `mapped` need
+    /// not be sorted.
     public static func candidates(mapped: [Range<UInt64>], window: ClosedRange<UInt64>, near: UInt64,
-                                  pageSize: UInt64, limit: Int = 8) -> [UInt64] {
+                                  pageSize: UInt64, pages: Int = 1, limit: Int = 8) -> [UInt64] {
+        let extra = UInt64(max(pages, 1) - 1) * pageSize // from the area's first page to its last
         let sorted = mapped.sorted { $0.lowerBound < $1.lowerBound }
         // The gaps between mappings (and before the first), clipped to the window, as page ranges.
         var gaps: [ClosedRange<UInt64>] = []
@@ -51,8 +53,12 @@ public enum FarJumpStub {
         if top > cursor { gaps.append(cursor...(top - pageSize)) }
         var result: [UInt64] = []
         for gap in gaps {
+            // The first page at `lo`...`hi`: the last page (`extra` above it) must still be in the gap and
+            // the window.
             let lo = max(gap.lowerBound, (window.lowerBound + pageSize - 1) & ~(pageSize - 1))
-            let hi = min(gap.upperBound, window.upperBound & ~(pageSize - 1))
+            let top = min(gap.upperBound, window.upperBound & ~(pageSize - 1))
+            guard top >= extra else { continue }
+            let hi = top - extra
             guard lo <= hi else { continue }
             // The page of this gap nearest to `near`.
             let aligned = near & ~(pageSize - 1)

@@ -57,6 +57,23 @@ struct FarJumpStubTests {
         #expect(FarJumpStub.candidates(mapped: [0..<0x7fff_ffff_f000], window: window, near: near, pageSize: 4096).isEmpty)
     }
 
+    /// An area of several pages starts only where all of them fit, in the gap and in the window.
+    @Test func anAreaStartsOnlyWhereAllItsPagesFit() {
+        let page: UInt64 = 4096
+        let mapped: [Range<UInt64>] = [0x10_0000..<0x20_0000, (0x20_0000 + 4 * page)..<0x40_0000, 0x50_0000..<0x60_0000]
+        let window: ClosedRange<UInt64> = 0x20_0000...(0x50_0000 - 16 * page + 3 * page)
+        let starts = FarJumpStub.candidates(mapped: mapped, window: window, near: 0x20_0000, pageSize: page, pages: 16)
+        #expect(!starts.isEmpty)
+        for start in starts {
+            let area = start..<(start + 16 * page)
+            #expect(!mapped.contains { $0.overlaps(area) }, "0x\(String(start, radix: 16)) overlaps a mapping")
+            #expect(window.contains(start) && window.contains(start + 15 * page), "0x\(String(start, radix: 16)) leaves the window")
+        }
+        // The four-page gap above 0x20_0000 fits one page but not an area.
+        #expect(FarJumpStub.candidates(mapped: mapped, window: window, near: 0x20_0000, pageSize: page).first == 0x20_0000)
+        #expect(!starts.contains(0x20_0000))
+    }
+
     /// The gap below [vsyscall] (far above the top of user space) is clipped at the top: no candidate
     /// lies where nothing can be mapped.
     @Test func candidatesStayBelowTheTopOfUserSpace() {

@@ -12,6 +12,24 @@ enum ImageProducts {
     }()
 }
 
+/// An executable of another package (IntegrationTests/Consumer), release-built with its own copy of
+/// StaticCall, linked against the `.dynamic` library product StaticCallTestDynamicKeys (a key, its sites,
+/// and another copy of StaticCall).
+enum ConsumerPackage {
+    static let program: Result<String, IntegrationBinary.BuildError> = {
+        if let given = ProcessInfo.processInfo.environment["STATICCALL_CONSUMER_BIN"] { return .success(given) }
+        let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Consumer").path
+        let arguments = ["swift", "build", "-c", "release", "--package-path", package, "--product", "consumer"]
+        let build = runProcess("/usr/bin/env", arguments, environment: [:])
+        guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
+        let path = runProcess("/usr/bin/env", arguments + ["--show-bin-path"], environment: [:])
+        guard path.status == 0, let directory = path.output.split(separator: "\n").last else {
+            return .failure(IntegrationBinary.BuildError(output: path.output))
+        }
+        return .success(directory + "/consumer")
+    }()
+}
+
 /// Plugins, dynamic libraries and one runtime per process (the kernel's static_call_add_module/del),
 /// each case in its own process.
 @Suite("Images: plugins come and go while keys are updated; one runtime serves every copy", .serialized)
@@ -33,7 +51,21 @@ struct ImageTests {
 
     @Test(arguments: cases)
     func imageProgramPasses(_ c: IntegrationCase) throws {
-        let binary = try ImageProducts.program.get()
+        try expectPasses(ImageProducts.program.get(), c)
+    }
+
+    static let consumerCases: [IntegrationCase] = [
+        IntegrationCase(name: "a key in a .dynamic library product, called from an executable of another package (through the PLT and inlined code) and updated from both images, while two threads call",
+                        arguments: [], environment: [:]),
+        IntegrationCase(name: "the same under STATICCALL_MODE=indirect", arguments: [], environment: ["STATICCALL_MODE": "indirect"]),
+    ]
+
+    @Test(arguments: consumerCases)
+    func consumerOfADynamicLibraryPasses(_ c: IntegrationCase) throws {
+        try expectPasses(ConsumerPackage.program.get(), c)
+    }
+
+    func expectPasses(_ binary: String, _ c: IntegrationCase) {
         let result = runProcess(binary, c.arguments, environment: c.environment, timeout: 300)
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
         #expect(!result.timedOut, "timed out (a deadlock?)\n\(result.output.suffix(4000))")

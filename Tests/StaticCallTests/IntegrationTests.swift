@@ -21,7 +21,7 @@ enum IntegrationBinary {
 
     struct BuildError: Error, CustomStringConvertible {
         var output: String
-        var description: String { "release build of staticcall-integration failed:\n\(output)" }
+        var description: String { "release build failed:\n\(output)" }
     }
 }
 

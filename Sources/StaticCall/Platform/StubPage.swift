@@ -10,31 +10,48 @@ import MachineCode
 /// A page is written before it is mapped: its bytes go into a memfd, which is then mapped read+execute,
 /// so no page is ever writable and executable, and nothing mapped is ever modified (MDWE allows this: it
 /// refuses only W+X and exec gain). The pages of an area are consecutive pages of one memfd mapped at
-/// consecutive addresses, which the kernel merges into one mapping: stubs cost no mapping per update. If
+/// consecutive addresses, which the kernel merges into one mapping: while an area grows, stubs cost no
+/// mapping per update. An area is placed where all its pages fit in reach. If
 /// memfd_create or mapping it executable is refused, anonymous pages are written and then made
-/// read+execute (an exec gain: refused under MDWE, which leaves the sites on their trampolines).
+/// read+execute (an exec gain: refused under MDWE, which leaves the sites on their trampolines); those
+/// are writable for a moment, never executable at the same time.
 final class StubArea {
     /// The first page; page `k` of the area is at `base + k * pageSize`.
     let base: UInt64
-    private let fd: Int32
-    private var pages = 0
+    /// Where every page must start for its stubs to be in reach of the object's sites.
+    private let window: ClosedRange<UInt64>
+    /// The memfd, while the area can still grow (closed once it is full or its next page is taken).
+    private var fd: Int32
+    private let anonymous: Bool
+    private var pages = 1
     static let capacity = 16
 
-    private init(base: UInt64, fd: Int32) {
+    private init(base: UInt64, window: ClosedRange<UInt64>, fd: Int32) {
         self.base = base
+        self.window = window
         self.fd = fd
+        self.anonymous = fd < 0
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { closeFile() }
 
-    /// Maps `bytes` (at most a page) as the area's next page; nil when the area is full or the next
-    /// address is taken (the caller opens another area).
+    private func closeFile() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    /// Maps `bytes` (at most a page) as the area's next page; nil when the area is full, the next page
+    /// would be out of reach, or its address is taken (the caller opens another area).
     func append(_ bytes: [UInt8]) throws(PatchError) -> UInt64? {
-        guard pages < Self.capacity else { return nil }
         let page = PageRemapper.pageSize
         let address = base + UInt64(pages) * page
-        guard try Self.map(bytes, fd: fd, page: pages, at: address) else { return nil }
+        guard pages < Self.capacity, anonymous || fd >= 0, window.contains(address),
+              try Self.map(bytes, fd: fd, page: pages, at: address) else {
+            closeFile()
+            return nil
+        }
         pages += 1
+        if pages == Self.capacity { closeFile() }
         return address
     }
 
@@ -67,21 +84,19 @@ final class StubArea {
             if window.contains(below), below > page { candidates.append(below) }
         }
         for address in candidates where try map(bytes, fd: fd, page: 0, at: address) {
-            let area = StubArea(base: address, fd: fd)
-            area.pages = 1
-            return area
+            return StubArea(base: address, window: window, fd: fd)
         }
         let maps: String
         do { maps = try ProcFS.read("/proc/self/maps") } catch { throw .system(error) }
         let mapped = MappedRegion.parse(maps).map { $0.start..<$0.end }
-        candidates = FarJumpStub.candidates(mapped: mapped, window: window, near: near, pageSize: page)
+        candidates = FarJumpStub.candidates(mapped: mapped, window: window, near: near, pageSize: page, pages: capacity)
+        // An area's worth of room first; else any single free page in reach.
+        if candidates.isEmpty { candidates = FarJumpStub.candidates(mapped: mapped, window: window, near: near, pageSize: page) }
         guard !candidates.isEmpty else { throw .refused("no free address within rel32 reach of the sites") }
         for address in candidates where try map(bytes, fd: fd, page: 0, at: address) {
-            let area = StubArea(base: address, fd: fd)
-            area.pages = 1
-            return area
+            return StubArea(base: address, window: window, fd: fd)
         }
-        throw .system(SystemError("mmap(stub page): every free address within reach was taken meanwhile", errno: EEXIST))
+        throw .refused("no stub page could be mapped at any free address within reach")
     }
 
     /// Maps page `index` of the memfd (written first) at `address`, read+exec; false if the address is
@@ -99,9 +114,10 @@ final class StubArea {
         let protection = fd >= 0 ? PROT_READ | PROT_EXEC : PROT_READ | PROT_WRITE
         let p = mmap(hint, page, protection, flags, fd, fd >= 0 ? offset : 0)
         if p == MAP_FAILED {
+            let e = errno
             // Taken, or not mappable there (beyond the top of the address space): another address.
-            if [EEXIST, ENOMEM, EINVAL].contains(errno) { return false }
-            throw .system(SystemError("mmap(stub page)", errno: errno))
+            if e == EEXIST || e == ENOMEM || e == EINVAL { return false }
+            throw .system(SystemError("mmap(stub page)", errno: e))
         }
         guard UInt64(UInt(bitPattern: p)) == address else { // a kernel without MAP_FIXED_NOREPLACE
             munmap(p, page)

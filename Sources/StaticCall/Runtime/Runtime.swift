@@ -228,13 +228,12 @@ final class Runtime: @unchecked Sendable {
             publishWord(record)
             moved.append(id)
         }
-        // At once, even inside a batch: until their sites change, they call code that is gone. The
-        // batch's own pending updates stay pending.
-        if !moved.isEmpty {
-            let pending = dirty.filter { !moved.contains($0) }
-            dirty = moved
+        // At once, even inside a batch: until their sites change, they call code that is gone. So may
+        // the sites of a key updated earlier in the batch (off a target in the gone object, not yet
+        // written): every pending key goes too.
+        if !moved.isEmpty || (!gone.isEmpty && !dirty.isEmpty) {
+            for id in moved where !dirty.contains(id) { dirty.append(id) }
             _ = flush()
-            dirty = pending + dirty.filter { !pending.contains($0) }
         }
     }
 
