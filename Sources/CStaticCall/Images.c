@@ -6,7 +6,9 @@
 #if defined(__linux__)
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Why C: dlpi_adds/dlpi_subs exist only in the C struct given to a dl_iterate_phdr callback. */
 static int read_generation(struct dl_phdr_info *info, size_t size, void *data) {
@@ -110,6 +112,57 @@ HIDDEN void cstaticcall_swift_patch_all(void (*)(void *, const char *), void *);
 HIDDEN void cstaticcall_swift_report(void (*)(void *, const uint8_t *, size_t), void *);
 HIDDEN int cstaticcall_swift_mode(void);
 HIDDEN void cstaticcall_swift_image_unloading(const void *);
+HIDDEN void cstaticcall_swift_set_static_key_count(const void *, int64_t);
+
+/* Why C: an image's records are handed over from its constructor, before Swift code may run. The list
+   lives in the copy that serves the process; it only grows while images load (their constructors run
+   one at a time, under the loader's lock) and shrinks when an unpinned image reports its unloading. */
+struct key_records {
+    const void *anchor;
+    cstaticcall_key_record const *start, *stop;
+};
+static struct key_records record_lists[256];
+static size_t record_list_count;
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void add_key_records(const void *anchor, cstaticcall_key_record const *start, cstaticcall_key_record const *stop) {
+    if (start == NULL || stop <= start) return;
+    pthread_mutex_lock(&record_lock);
+    if (record_list_count < sizeof record_lists / sizeof record_lists[0])
+        record_lists[record_list_count++] = (struct key_records){anchor, start, stop};
+    pthread_mutex_unlock(&record_lock);
+}
+
+void cstaticcall_forget_key_records(const void *anchor) {
+    pthread_mutex_lock(&record_lock);
+    size_t kept = 0;
+    for (size_t i = 0; i < record_list_count; i++)
+        if (record_lists[i].anchor != anchor) record_lists[kept++] = record_lists[i];
+    record_list_count = kept;
+    pthread_mutex_unlock(&record_lock);
+}
+
+void cstaticcall_each_key_record(void (*each)(void *, cstaticcall_key_record), void *context) {
+    /* A copy of the list, so that a record may register its key (which may load nothing, but takes the
+       runtime's locks) without this lock held. */
+    struct key_records copy[sizeof record_lists / sizeof record_lists[0]];
+    pthread_mutex_lock(&record_lock);
+    size_t n = record_list_count;
+    memcpy(copy, record_lists, n * sizeof copy[0]);
+    pthread_mutex_unlock(&record_lock);
+    for (size_t i = 0; i < n; i++)
+        for (cstaticcall_key_record const *r = copy[i].start; r < copy[i].stop; r++)
+            if (*r != NULL) each(context, *r);
+}
+
+/* The linker defines these for the section the macros' records go to (its name is a C identifier);
+   weak, so that an image without keys links as well. Hidden: each image sees its own section. */
+extern cstaticcall_key_record const __start_staticcall_keys[] __attribute__((weak, visibility("hidden")));
+extern cstaticcall_key_record const __stop_staticcall_keys[] __attribute__((weak, visibility("hidden")));
+
+size_t cstaticcall_own_key_record_count(void) {
+    return __start_staticcall_keys == NULL ? 0 : (size_t)(__stop_staticcall_keys - __start_staticcall_keys);
+}
 
 /* Why C: the table must exist, and be claimed, before any Swift code of this image runs (below). */
 static const cstaticcall_runtime_v1 own_runtime = {
@@ -130,9 +183,17 @@ static const cstaticcall_runtime_v1 own_runtime = {
     .report = cstaticcall_swift_report,
     .mode = cstaticcall_swift_mode,
     .image_unloading = cstaticcall_swift_image_unloading,
+    .set_static_key_count = cstaticcall_swift_set_static_key_count,
+    .add_key_records = add_key_records,
 };
 
 const cstaticcall_runtime_v1 *cstaticcall_own_runtime(void) { return &own_runtime; }
+
+/* Why C: a function with a known body and an address that no Swift function shares, which Swift can
+   take without a thin conversion: the target `$f.target` hands out while a key is disabled, turned back
+   into the disabled state by update(to:). Its body only returns, which is what a disabled call does. */
+__attribute__((noinline, used)) static void disabled_target(void) { __asm__ volatile(""); }
+uintptr_t cstaticcall_disabled_target_address(void) { return (uintptr_t)&disabled_target; }
 
 /* Why C: a constructor runs when the image is loaded, before any of its code; Swift has no constructor
    attribute (and Swift code must not run this early).
@@ -165,7 +226,15 @@ static int first_object_contains(struct dl_phdr_info *info, size_t size, void *d
 __attribute__((constructor)) static void claim_at_load(void) {
     const cstaticcall_runtime_v1 **global = dlsym(RTLD_DEFAULT, "cstaticcall_process_runtime_v1");
     __atomic_store_n(&process_slot, global != NULL ? global : &cstaticcall_process_runtime_v1, __ATOMIC_RELEASE);
-    (void)cstaticcall_claim_runtime(&own_runtime);
+    const cstaticcall_runtime_v1 *winner = cstaticcall_claim_runtime(&own_runtime);
+    /* This image's key records go to the copy that will register them: the serving one if it can take
+       them (same ABI, a table that has the entry), else this copy (which then runs its keys alone). */
+    const cstaticcall_runtime_v1 *keeper = &own_runtime;
+    if (winner != NULL && winner->abi == CSTATICCALL_RUNTIME_ABI
+        && winner->size >= offsetof(cstaticcall_runtime_v1, add_key_records) + sizeof(winner->add_key_records)
+        && winner->add_key_records != NULL)
+        keeper = winner;
+    keeper->add_key_records(&cstaticcall_anchor_byte, __start_staticcall_keys, __stop_staticcall_keys);
     int in_main = dl_iterate_phdr(first_object_contains, (void *)&cstaticcall_anchor_byte) == 2;
     permanent = in_main || cstaticcall_pin_image(&cstaticcall_anchor_byte) == 0;
 }
@@ -195,6 +264,11 @@ void cstaticcall_watch_exit(void) {
 int cstaticcall_process_exiting(void) { return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE); }
 
 #else
+void cstaticcall_each_key_record(void (*each)(void *, cstaticcall_key_record), void *context) { (void)each; (void)context; }
+void cstaticcall_forget_key_records(const void *anchor) { (void)anchor; }
+size_t cstaticcall_own_key_record_count(void) { return 0; }
+static void disabled_target(void) {}
+uintptr_t cstaticcall_disabled_target_address(void) { return (uintptr_t)&disabled_target; }
 void cstaticcall_loader_generation(uint64_t *adds, uint64_t *subs) { *adds = 0; *subs = 0; }
 void cstaticcall_with_loader_locked(void (*body)(void *), void *context) { body(context); }
 int cstaticcall_pin_image(const void *address) { (void)address; return -1; }

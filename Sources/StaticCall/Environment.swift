@@ -10,12 +10,23 @@ enum Environment {
         return String(cString: p)
     }
 
-    /// `STATICCALL_MODE=indirect` caps the mode, like a boot option.
-    static var modeCap: StaticCallMode? {
-        switch value("STATICCALL_MODE")?.lowercased() {
+    /// `STATICCALL_MODE=indirect` caps the mode, like a boot option. Any other value is a mistake that
+    /// would otherwise go unnoticed (`indriect`): it is warned about once, on standard error, and ignored.
+    static let modeCap: StaticCallMode? = parseMode(value("STATICCALL_MODE"), warn: { message in
+        var line = "staticcall: " + message + "\n"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    })
+
+    /// The mode cap a `STATICCALL_MODE` value asks for; `warn` hears about a value that is not one (pure).
+    static func parseMode(_ raw: String?, warn: (String) -> Void) -> StaticCallMode? {
+        guard let raw else { return nil }
+        switch raw.lowercased() {
         case "indirect": return .indirect
         case "inline": return .inline
-        default: return nil
+        case "": return nil
+        default:
+            warn("STATICCALL_MODE=\(raw) is not a mode and was ignored; the valid values are 'inline' and 'indirect'")
+            return nil
         }
     }
 

@@ -1,3 +1,4 @@
+import CStaticCall
 import MachineCode
 
 /// The low-level API that `@StaticCall` and `@StaticKey` expansions call. Use the macros instead; this is
@@ -63,7 +64,7 @@ public enum StaticCallRuntime {
         _ = withUnsafePointer(to: storage) { p in ProcessRuntime.adjustStaticKey(p, .increment) }
     }
 
-    /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+    /// static_key_slow_dec(): a decrement at zero stays at zero, noted in the report and warned about.
     public static func decrementStaticKey(_ storage: borrowing StaticCallStorage) {
         _ = withUnsafePointer(to: storage) { p in ProcessRuntime.adjustStaticKey(p, .decrement) }
     }
@@ -110,4 +111,111 @@ public enum StaticCallRuntime {
         if case let .target(t)? = state(storage) { return UInt(t) }
         return nil
     }
+
+    // MARK: - State, restore, and targets in every state
+
+    /// `$f.state`: the key's state as a value (the default body for a key never registered).
+    public static func callState(_ storage: borrowing StaticCallStorage) -> StaticCallState {
+        withUnsafePointer(to: storage) { p in
+            guard let state = ProcessRuntime.state(of: p) else { return .defaultBody }
+            return StaticCallState(state, defaultTarget: ProcessRuntime.defaultTarget(of: p))
+        }
+    }
+
+    /// `$f.restore(_:)`: gives the key back `state` exactly. The key must be registered.
+    public static func restore(_ storage: borrowing StaticCallStorage, _ state: StaticCallState) {
+        withUnsafePointer(to: storage) { p in
+            guard let d = ProcessRuntime.defaultTarget(of: p) else { return }
+            ProcessRuntime.setState(p, state.keyState(defaultTarget: d))
+        }
+    }
+
+    /// `$f.target`: a function that behaves as the key does now, in every state, and that `update(to:)`
+    /// turns back into that state: the current target; while disabled, a function that does nothing;
+    /// while constant, a function that returns the constant (`trampoline` if none can be made: it
+    /// behaves the same, but cannot be restored with `update(to:)`). The analogue of static_call_query().
+    public static func currentFunction(_ storage: borrowing StaticCallStorage, trampoline: UInt) -> UInt {
+        switch state(storage) {
+        case let .target(t)?: return UInt(t)
+        case .disabled?: return cstaticcall_disabled_target_address()
+        case let .constant(bits, _)?: return ConstantFunctions.address(returning: bits).map { UInt($0) } ?? trampoline
+        case nil: return trampoline
+        }
+    }
+
+    /// `update(_:)` with a target read from `$f.target`: the functions that stand for the disabled and
+    /// constant states give those states back; the key's own trampoline (which would call itself) is
+    /// refused with a warning. Any other target is retargeted to.
+    public static func update(_ storage: borrowing StaticCallStorage, to target: UInt, trampoline: UInt,
+                              capabilities: StaticCallCapabilities) {
+        withUnsafePointer(to: storage) { p in
+            let t = UInt64(target)
+            if capabilities.canDisable, target == cstaticcall_disabled_target_address() {
+                ProcessRuntime.setState(p, .disabled)
+            } else if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) {
+                ProcessRuntime.setState(p, .constant(bits, width))
+            } else if target == trampoline {
+                warn("an update to a key's own trampoline (its target read while it held a constant no function could be made for) was ignored: it would call itself")
+            } else {
+                ProcessRuntime.setState(p, .target(t))
+            }
+        }
+    }
+
+    /// `$flag.state`: the static key's count (the initial value's for a key never registered).
+    public static func staticKeyState(_ storage: borrowing StaticCallStorage, initialValue: Bool) -> StaticKeyState {
+        withUnsafePointer(to: storage) { p in
+            guard ProcessRuntime.state(of: p) != nil else { return StaticKeyState(initialValue) }
+            return StaticKeyState(count: ProcessRuntime.staticKeyCount(p))
+        }
+    }
+
+    /// `$flag.restore(_:)`: gives the static key back its count exactly. The key must be registered.
+    public static func restoreStaticKey(_ storage: borrowing StaticCallStorage, _ state: StaticKeyState) {
+        withUnsafePointer(to: storage) { ProcessRuntime.setStaticKeyCount($0, state.count) }
+    }
+
+    /// The key's identity within the process: the address of its storage.
+    public static func identity(_ storage: borrowing StaticCallStorage) -> UInt {
+        withUnsafePointer(to: storage) { UInt(bitPattern: $0) }
+    }
+
+    /// The state `update(to: target)` gives a key (see there), without changing it.
+    public static func state(targeting target: UInt, trampoline: UInt, capabilities: StaticCallCapabilities) -> StaticCallState {
+        let t = UInt64(target)
+        if capabilities.canDisable, target == cstaticcall_disabled_target_address() { return StaticCallState(.disabled) }
+        if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) {
+            return StaticCallState(.constant(bits, width: width.rawValue))
+        }
+        return StaticCallState(.target(t))
+    }
+}
+
+/// What every `$name` of a `@StaticCall` function is: the key, for code that works with any key (a test
+/// trait that overrides one). Conformances are generated by the macro; do not add your own.
+public protocol StaticCallKeyProtocol: Sendable {
+    /// The `@convention(thin)` function type of the key's targets.
+    associatedtype Function
+    /// The key's name, as `StaticCalls.report()` shows it: "checksum(_:)".
+    var name: String { get }
+    /// The key's state as a value.
+    var state: StaticCallState { get }
+    /// Gives the key back a state read from `state`, exactly.
+    func restore(_ state: StaticCallState)
+    /// The state `update(target)` would give the key.
+    func state(targeting target: Function) -> StaticCallState
+    /// Identifies the key within the process.
+    var _storageAddress: UInt { get }
+}
+
+/// What every `$name` of a `@StaticKey` variable is (see `StaticCallKeyProtocol`).
+public protocol StaticKeyProtocol: Sendable {
+    /// The key's name, as `StaticCalls.report()` shows it.
+    var name: String { get }
+    /// The key's state as a value (its counted enables).
+    var state: StaticKeyState { get }
+    /// Gives the key back a state read from `state`, exactly.
+    func restore(_ state: StaticKeyState)
+    /// Identifies the key within the process.
+    var _storageAddress: UInt { get }
 }

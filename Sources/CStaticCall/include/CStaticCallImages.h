@@ -37,6 +37,11 @@ const void *cstaticcall_image_anchor(void);
 
 /// A key's state across copies (KeyState): kind 0 target (bits = address), 1 disabled, 2 constant
 /// (bits, width in bits).
+/// A key's registration record: the function that registers it. The `@StaticCall` and `@StaticKey`
+/// macros put one per key in the section `staticcall_keys` of the key's image (the analogue of the
+/// kernel's `__start_static_call_sites` list), so that patchAll() can register every key up front.
+typedef void (*cstaticcall_key_record)(void);
+
 typedef struct cstaticcall_state {
     uint32_t kind;
     uint32_t width;
@@ -80,11 +85,18 @@ typedef struct cstaticcall_runtime_v1 {
     /// An image holding a copy of StaticCall is being unloaded (called from that copy's destructor,
     /// before the loader unmaps it): forget its keys and sites, and move keys off targets inside it.
     void (*image_unloading)(const void *anchor);
+
+    /* Since 0.4.0. */
+    /// Sets a static key's count exactly (restoring a saved state).
+    void (*set_static_key_count)(const void *storage, int64_t count);
+    /// Adds an image's key records (its `staticcall_keys` section) to the list that patchAll() registers:
+    /// called from each image's constructor. Implemented in C (runs before any Swift code).
+    void (*add_key_records)(const void *anchor, cstaticcall_key_record const *start, cstaticcall_key_record const *stop);
 } cstaticcall_runtime_v1;
 
 #define CSTATICCALL_RUNTIME_ABI 1
 /// This copy's library version, carried in its table for other copies' messages.
-#define CSTATICCALL_VERSION "0.3.0"
+#define CSTATICCALL_VERSION "0.4.0"
 /// StaticCallStorage's size, and the version of its word's encoding (0 unregistered, 1 disabled, 2
 /// constant, else a target; bit 63 counts slow-path calls). Checked by ProcessRuntimeTests.
 #define CSTATICCALL_STORAGE_SIZE 24
@@ -105,6 +117,18 @@ const cstaticcall_runtime_v1 *cstaticcall_process_runtime(void);
 /// before the loader's destructors, so image_unloading can tell a dlclose from the end of the process.
 void cstaticcall_watch_exit(void);
 int cstaticcall_process_exiting(void);
+
+/// The key records this copy was given (its own image's, and every image whose copy it serves): calls
+/// `each(context, record)` for each, in load order. Records of an image that reported its unloading are
+/// dropped (cstaticcall_forget_key_records).
+void cstaticcall_each_key_record(void (*each)(void *context, cstaticcall_key_record record), void *context);
+void cstaticcall_forget_key_records(const void *anchor);
+
+/// This image's own records (for tests): the number of entries in its `staticcall_keys` section.
+size_t cstaticcall_own_key_record_count(void);
+
+/// A function that does nothing: `$f.target` of a disabled key, recognised by `update(to:)`.
+uintptr_t cstaticcall_disabled_target_address(void);
 
 #pragma GCC visibility pop
 

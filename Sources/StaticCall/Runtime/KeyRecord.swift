@@ -59,6 +59,8 @@ final class KeyRecord {
     var updates = 0
     /// For static keys: the static_key_slow_inc()/dec() count; the key is enabled while it is > 0.
     var enableCount = 0
+    /// Whether a disagreement about this static key (see `Runtime.adjustStaticKey`) was warned about.
+    var misuseWarned = false
     var discovered = false
     /// Why this key's sites cannot be patched at all (then it runs in indirect mode), if so.
     var problem: String?

@@ -96,12 +96,17 @@ enum ProcessRuntime {
     enum StaticKeyOperation: Int32 {
         case disable = 0, enable = 1, increment = 2, decrement = 3
 
-        func apply(_ count: Int) -> Int {
+        /// The new count, and what was wrong with the change if the key's users disagree (pure).
+        func apply(_ count: Int) -> (count: Int, problem: String?) {
             switch self {
-            case .disable: return 0
-            case .enable: return max(count, 1)
-            case .increment: return count + 1
-            case .decrement: return count - 1
+            case .disable:
+                return (0, count > 1 ? "assigned false (disable()) while \(count) counted enables were held: they were dropped" : nil)
+            case .enable:
+                return (max(count, 1), nil)
+            case .increment:
+                return (count + 1, nil)
+            case .decrement:
+                return count > 0 ? (count - 1, nil) : (0, "decrement() at a count of 0 (more decrement() than increment() calls, or the key was assigned meanwhile): it stays 0")
             }
         }
     }
@@ -109,8 +114,15 @@ enum ProcessRuntime {
     @discardableResult
     static func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ operation: StaticKeyOperation) -> Int {
         switch server {
-        case .local: return Runtime.shared.adjustStaticKey(storage, operation.apply)
+        case .local: return Runtime.shared.adjustStaticKey(storage, operation)
         case let .remote(table): return Int(table.pointee.adjust_static_key(storage, operation.rawValue))
+        }
+    }
+
+    static func setStaticKeyCount(_ storage: UnsafePointer<StaticCallStorage>, _ count: Int) {
+        switch server {
+        case .local: Runtime.shared.setStaticKeyCount(storage, count)
+        case let .remote(table): table.pointee.set_static_key_count(storage, Int64(count))
         }
     }
 

@@ -34,7 +34,13 @@ final class Runtime: @unchecked Sendable {
     private var pid = getpid()
     /// The thread running the runtime's own code under the lock (never a batch's closure), or 0.
     private let busyThread = Atomic<UInt>(0)
-    private var batchDepth = 0
+    /// Threads inside `StaticCalls.batch`, with their nesting depth, and the changes each one asked for:
+    /// applied when its outermost batch returns, in one transaction. The lock is not held while a batch's
+    /// closure runs, so the closure may wait for other threads that update keys.
+    private var batching: [UInt: Int] = [:]
+    private var pending: [UInt: [PendingChange]] = [:]
+    /// While > 0, scheduled keys are not flushed (a batch being applied, keys registered up front).
+    private var flushHeld = 0
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
     /// followForwarders() results, by target (see there).
@@ -269,7 +275,46 @@ final class Runtime: @unchecked Sendable {
     /// Changes a key's state: the word first (so unpatched sites and the trampoline already see the new
     /// state), then the sites, as the kernel's __static_call_update() does.
     func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
-        exclusive { setStateLocked(storage, state) }
+        exclusive {
+            if let queue = pendingQueue() {
+                guard let record = keys[UInt(bitPattern: storage)], accepts(record, state) else { return }
+                queue.append(PendingChange(storage: storage, change: .state(state)))
+                return
+            }
+            setStateLocked(storage, state)
+        }
+    }
+
+    /// The calling thread's queue of changes if it is inside a batch, else nil.
+    private func pendingQueue() -> PendingQueue? {
+        let me = UInt(pthread_self())
+        guard batching[me] != nil else { return nil }
+        return PendingQueue(runtime: self, thread: me)
+    }
+
+    fileprivate func appendPending(_ change: PendingChange, thread: UInt) { pending[thread, default: []].append(change) }
+    fileprivate func pendingChanges(of thread: UInt) -> [PendingChange] { pending[thread] ?? [] }
+
+    /// Whether `state` is one `record` can take; a wrong one is refused with a warning (a key declared
+    /// by hand with the wrong capabilities, a state saved from another key), never a crash.
+    private func accepts(_ record: KeyRecord, _ state: KeyState) -> Bool {
+        switch state {
+        case .disabled where !record.capabilities.canDisable:
+            warn("\(record.name) cannot be disabled (only non-throwing Void functions can): the update was ignored")
+            return false
+        case let .constant(_, width) where record.capabilities.constantWidth != width:
+            warn("\(record.name) cannot return a constant of \(width.rawValue) bits: the update was ignored")
+            return false
+        case let .target(t) where t == record.trampolineThunk || (record.trampoline != nil && t == record.trampoline):
+            warn("\(record.name) cannot target its own trampoline (it would call itself): the update was ignored")
+            return false
+        case let .target(t) where !listed.contains(where: { $0.containsExecutable(t) }):
+            // A saved state restored after its target's image was unloaded: calling it would crash.
+            warn("\(record.name): target 0x\(String(t, radix: 16)) is in no loaded object (its image was unloaded?): the update was ignored")
+            return false
+        default:
+            return true
+        }
     }
 
     private func setStateLocked(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
@@ -277,12 +322,7 @@ final class Runtime: @unchecked Sendable {
             guard let record = keys[UInt(bitPattern: storage)] else {
                 preconditionFailure("StaticCall: key updated before registration")
             }
-            if case .disabled = state, !record.capabilities.canDisable {
-                preconditionFailure("StaticCall: \(record.name) cannot be disabled (only non-throwing Void functions can)")
-            }
-            if case let .constant(_, width) = state, record.capabilities.constantWidth != width {
-                preconditionFailure("StaticCall: \(record.name) cannot return a constant of this width")
-            }
+            guard accepts(record, state) else { return }
             guard record.state != state else { return }
             record.state = state
             record.updates += 1
@@ -291,17 +331,57 @@ final class Runtime: @unchecked Sendable {
         }
     }
 
-    /// static_key_slow_inc()/dec() and static_branch_enable()/disable(), under the update lock: `change`
-    /// maps the count to the new count; the key holds the constant `count > 0`. Returns the new count.
+    /// static_key_slow_inc()/dec() and static_branch_enable()/disable(), under the update lock: the key
+    /// holds the constant `count > 0`. Returns the new count (inside a batch: the count it will have).
+    ///
+    /// Two subsystems may disagree about a key (one counts enables, another assigns it): that is a bug
+    /// the kernel warns about (static_key_disable() on a counted key, a decrement below zero), never a
+    /// crash. Here too: assignment wins (`false` drops every counted enable, `true` keeps a count of at
+    /// least 1), a decrement at zero stays at zero, and each is written to the key's notes in `report()`
+    /// and warned about once per key.
     @discardableResult
-    func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ change: (Int) -> Int) -> Int {
+    func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ operation: ProcessRuntime.StaticKeyOperation) -> Int {
         exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
-            let count = change(record.enableCount)
-            precondition(count >= 0, "StaticKey: \(record.name) decremented below zero (more decrement() than increment() calls)")
-            record.enableCount = count
-            setStateLocked(storage, .constant(count > 0 ? 1 : 0, .bits8))
-            return count
+            if let queue = pendingQueue() {
+                queue.append(PendingChange(storage: storage, change: .count(operation)))
+                return queue.projectedCount(of: record)
+            }
+            return adjustLocked(record, operation)
+        }
+    }
+
+    /// Sets a static key's count exactly (restoring a saved state).
+    func setStaticKeyCount(_ storage: UnsafePointer<StaticCallStorage>, _ count: Int) {
+        exclusive {
+            guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
+            if let queue = pendingQueue() {
+                queue.append(PendingChange(storage: storage, change: .setCount(max(count, 0))))
+                return
+            }
+            setCountLocked(record, max(count, 0))
+        }
+    }
+
+    @discardableResult
+    private func adjustLocked(_ record: KeyRecord, _ operation: ProcessRuntime.StaticKeyOperation) -> Int {
+        let (count, problem) = operation.apply(record.enableCount)
+        if let problem { noteMisuse(record, problem) }
+        setCountLocked(record, count)
+        return count
+    }
+
+    private func setCountLocked(_ record: KeyRecord, _ count: Int) {
+        record.enableCount = count
+        setStateLocked(record.storage, .constant(count > 0 ? 1 : 0, .bits8))
+    }
+
+    /// A disagreement about a static key: noted in the report every time, warned about once per key.
+    private func noteMisuse(_ record: KeyRecord, _ problem: String) {
+        record.notes = Array((record.notes + [problem]).suffix(KeyRecord.notesKept))
+        if !record.misuseWarned {
+            record.misuseWarned = true
+            warn("\(record.name): \(problem) (further ones only in StaticCalls.report())")
         }
     }
 
@@ -326,29 +406,56 @@ final class Runtime: @unchecked Sendable {
 
     // MARK: - Batches
 
-    /// The lock is held across `body` (other threads' updates wait for the batch), but `body` is the
-    /// caller's code, not the runtime's: updates inside it are not re-entries.
+    /// Runs `body` with the calling thread's changes collected, then applies them in order in one
+    /// transaction (the kernel's text_poke_queue()/text_poke_finish()). The lock is not held while `body`
+    /// runs: other threads update keys meanwhile (each in its own transaction), and `body` may wait for
+    /// them. The changes are applied when `body` returns or throws: what was asked for is never lost.
     func batch<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        lock.lock()
-        exclusive { batchDepth += 1 }
+        let me = UInt(pthread_self())
+        exclusive { batching[me, default: 0] += 1 }
         defer {
             exclusive {
-                batchDepth -= 1
-                if batchDepth == 0 { _ = flush() }
+                batching[me]! -= 1
+                guard batching[me] == 0 else { return }
+                batching[me] = nil
+                let changes = pending.removeValue(forKey: me) ?? []
+                flushHeld += 1
+                for change in changes {
+                    // A key forgotten meanwhile (its image was unloaded) has nothing left to change.
+                    guard let record = keys[UInt(bitPattern: change.storage)] else { continue }
+                    switch change.change {
+                    case let .state(state): setStateLocked(change.storage, state)
+                    case let .count(operation): adjustLocked(record, operation)
+                    case let .setCount(count): setCountLocked(record, count)
+                    }
+                }
+                flushHeld -= 1
+                _ = flush()
             }
-            lock.unlock()
         }
         return try body()
     }
 
+    /// Registers every key whose image left a record (the macros put one per key in its image's
+    /// `staticcall_keys` section; each image's constructor hands its records to the serving copy), as
+    /// one batch: one discovery and one transaction for all of them. The analogue of the kernel's
+    /// static_call_init() walking `__start_static_call_sites`. Runs outside the lock: a record calls its
+    /// key's registration, which may come back through another copy's table.
+    func registerRecordedKeys() {
+        batch {
+            cstaticcall_each_key_record({ _, record in record?() }, nil)
+        }
+    }
+
     private func schedule(_ id: UInt) {
         if !dirty.contains(id) { dirty.append(id) }
-        if batchDepth == 0 { _ = flush() }
+        if flushHeld == 0 && batching[UInt(pthread_self())] == nil { _ = flush() }
     }
 
     /// Discovers and patches every registered key now.
     func patchAll() throws(StaticCallError) {
         _ = capability
+        registerRecordedKeys()
         let failed = exclusive {
             for id in order where !dirty.contains(id) { dirty.append(id) }
             return flush()
@@ -586,5 +693,37 @@ final class Runtime: @unchecked Sendable {
         case .bits32: return String(Int32(truncatingIfNeeded: bits))
         case .bits64: return String(Int64(bitPattern: bits))
         }
+    }
+}
+
+/// A change a thread asked for inside `StaticCalls.batch`, applied when its batch ends.
+struct PendingChange {
+    enum Change {
+        case state(KeyState)
+        case count(ProcessRuntime.StaticKeyOperation)
+        case setCount(Int)
+    }
+    let storage: UnsafePointer<StaticCallStorage>
+    let change: Change
+}
+
+/// The calling thread's pending changes (only ever used under the runtime's lock).
+struct PendingQueue {
+    unowned let runtime: Runtime
+    let thread: UInt
+
+    func append(_ change: PendingChange) { runtime.appendPending(change, thread: thread) }
+
+    /// The count a static key will have once this thread's batch is applied.
+    func projectedCount(of record: KeyRecord) -> Int {
+        var count = record.enableCount
+        for change in runtime.pendingChanges(of: thread) where change.storage == record.storage {
+            switch change.change {
+            case .state: break
+            case let .count(operation): count = operation.apply(count).count
+            case let .setCount(n): count = n
+            }
+        }
+        return count
     }
 }

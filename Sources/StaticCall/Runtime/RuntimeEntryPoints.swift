@@ -26,7 +26,7 @@ func setStateEntry(_ storage: UnsafeRawPointer?, _ state: cstaticcall_state) {
 @_cdecl("cstaticcall_swift_adjust_static_key")
 func adjustStaticKeyEntry(_ storage: UnsafeRawPointer?, _ operation: Int32) -> Int64 {
     guard let op = ProcessRuntime.StaticKeyOperation(rawValue: operation) else { return -1 }
-    return Int64(Runtime.shared.adjustStaticKey(ProcessRuntime.storage(storage), op.apply))
+    return Int64(Runtime.shared.adjustStaticKey(ProcessRuntime.storage(storage), op))
 }
 
 @_cdecl("cstaticcall_swift_static_key_count")
@@ -72,5 +72,11 @@ func modeEntry() -> Int32 { Runtime.shared.capability.mode == .inline ? 0 : 1 }
 @_cdecl("cstaticcall_swift_image_unloading")
 func imageUnloadingEntry(_ anchor: UnsafeRawPointer?) {
     guard cstaticcall_process_exiting() == 0 else { return }
+    cstaticcall_forget_key_records(anchor)
     Runtime.shared.imageUnloading(anchor: UInt64(UInt(bitPattern: anchor)))
+}
+
+@_cdecl("cstaticcall_swift_set_static_key_count")
+func setStaticKeyCountEntry(_ storage: UnsafeRawPointer?, _ count: Int64) {
+    Runtime.shared.setStaticKeyCount(ProcessRuntime.storage(storage), Int(count))
 }
