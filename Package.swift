@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "StaticCall", targets: ["StaticCall"]),
         .library(name: "MachineCode", targets: ["MachineCode"]),
+        // Swift Testing traits that override keys in tests; never linked into production code.
+        .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
         .executable(name: "staticcall-macro-integration", targets: ["MacroMain"]),
@@ -36,6 +38,8 @@ let package = Package(
                 .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
             ]
         ),
+        // Test traits (Swift Testing): a separate product, so that StaticCall never links Testing.
+        .target(name: "StaticCallTesting", dependencies: ["StaticCall"]),
         .executableTarget(
             name: "staticcall",
             dependencies: ["StaticCall", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -64,7 +68,7 @@ let package = Package(
         .executableTarget(name: "MacroMain", dependencies: ["StaticCall", "MacroLib", "MacroUser"], path: "IntegrationTests/MacroMain"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
-        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode"]),
+        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"]),
         .testTarget(
             name: "StaticCallSwift5Tests",
             dependencies: ["StaticCall"],

@@ -38,6 +38,44 @@ func outerStep(_ x: Int) -> Int { x }
 /// A pure forwarder whose only instruction is a tail site of innerStep (`jmp` to its trampoline).
 @inline(never) func viaInner(_ x: Int) -> Int { innerStep(x) }
 
+/// `first-call [--patch-all]`: the latency of a key's first call, with or without registering every key
+/// up front (StaticCalls.patchAll() at start-up, from the records the macros leave in the image).
+func microseconds(since start: timespec) -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec - start.tv_sec) * 1e6 + Double(now.tv_nsec - start.tv_nsec) / 1e3
+}
+if CommandLine.arguments.dropFirst().first == "first-call" {
+    let upFront = CommandLine.arguments.contains("--patch-all")
+    var start = timespec()
+    if upFront {
+        check(StaticCalls.report()["same07(_:)"] == nil, "before patchAll(), no key is registered")
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        do { try StaticCalls.patchAll(); check(true, "patchAll() at start-up") } catch { check(false, "patchAll threw \(error)") }
+        print("patchAll at start-up: \(microseconds(since: start)) us")
+        let r = StaticCalls.report()
+        var names = ["checksum(_:)", "onPacket(_:)", "maxBatch()", "tracingEnabled"]
+        for i in 0..<20 { names.append(i < 10 ? "same0\(i)(_:)" : "same\(i)(_:)") }
+        let missing = names.filter { r[$0] == nil }
+        check(missing.isEmpty, "patchAll() registered every key of the program before any was called or updated (missing: \(missing))")
+        if r.mode == .inline {
+            let unpatched = names.compactMap { r[$0] }.filter { $0.sitesFound < 1 || $0.sitesPatched != $0.sitesFound }
+            check(unpatched.isEmpty, "and patched every site of them (\(unpatched.map { "\($0.name) \($0.sitesPatched)/\($0.sitesFound)" }))")
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    let v = callSame07(1)
+    let first = microseconds(since: start)
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    let w = callSame07(2)
+    let second = microseconds(since: start)
+    check(v == 16 && w == 18, "same07 calls its body (\(v), \(w))")
+    print("first call: \(first) us, second call: \(second) us\(upFront ? " (after patchAll)" : "")")
+    if upFront { check(StaticCalls.report()["same07(_:)"]?.slowPathCalls == 0 || StaticCalls.mode == .indirect, "the first call after patchAll() took no slow path") }
+    print("\(passed) passed, \(failed) failed")
+    exit(failed == 0 ? 0 : 1)
+}
+
 let seen = Atomic<Int>(0)
 
 @inline(never) func countingHook(_ p: borrowing Packet) { seen.wrappingAdd(p.length, ordering: .relaxed) }

@@ -28,13 +28,13 @@ public enum StaticCallUpdateAccess {
 /// yet (the compiler cannot convert it to `@convention(thin)`); use the closure form.
 @attached(body)
 @attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallSlowPath_), prefixed(_staticcallDefault_),
-          prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_))
+          prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_), prefixed(_staticcallRecord_))
 public macro StaticCall() = #externalMacro(module: "StaticCallMacros", type: "StaticCallMacro")
 
 /// A static call that everyone who can see it may call, but only code at `updatable` access may retarget.
 @attached(body)
 @attached(peer, names: prefixed(`$`), prefixed(_staticcallTrampoline_), prefixed(_staticcallSlowPath_), prefixed(_staticcallDefault_),
-          prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_))
+          prefixed(_staticcallStorage_), prefixed(_staticcallAddress_), prefixed(_staticcallRegister_), prefixed(_staticcallKey_), prefixed(_staticcallRecord_))
 public macro StaticCall(updatable: StaticCallUpdateAccess) = #externalMacro(module: "StaticCallMacros", type: "StaticCallMacro")
 
 /// Makes a global (or static) `Bool` a static key: every read becomes an immediate load that the runtime
@@ -52,5 +52,5 @@ public macro StaticCall(updatable: StaticCallUpdateAccess) = #externalMacro(modu
 /// ```
 @attached(accessor, names: named(get), named(set))
 @attached(peer, names: prefixed(`$`), prefixed(_statickeyTrampoline_), prefixed(_statickeySlowPath_), prefixed(_statickeyStorage_),
-          prefixed(_statickeyAddress_), prefixed(_statickeyRegister_), prefixed(_statickeyKey_))
+          prefixed(_statickeyAddress_), prefixed(_statickeyRegister_), prefixed(_statickeyKey_), prefixed(_statickeyRecord_))
 public macro StaticKey() = #externalMacro(module: "StaticCallMacros", type: "StaticKeyMacro")

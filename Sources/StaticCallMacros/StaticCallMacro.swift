@@ -201,6 +201,15 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         decls.append("\(raw: peerAccess)\(raw: s)let \(raw: storage) = StaticCallStorage()")
         decls.append("@inline(never) \(raw: peerAccess)\(raw: s)func \(raw: address)(_ f: \(raw: thin)) -> UInt { unsafeBitCast(f, to: UInt.self) }")
         let capabilities = "StaticCallCapabilities(canDisable: \(m.canDisable), constantWidth: \(m.constantWidth ?? "nil"))"
+        // A registration record in the image's `staticcall_keys` section: StaticCalls.patchAll() registers
+        // every key up front through these (the kernel's __start_static_call_sites).
+        let record = m.peer("Record")
+        decls.append("""
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private \(raw: s)let \(raw: record): @convention(c) () -> Void = { \(raw: qualifier)\(raw: register)() }
+            #endif
+            """)
         decls.append("""
             @inline(never)
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
@@ -223,11 +232,24 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                 if !StaticCallRuntime.isRegistered(\(storage)) { \(register)() }
             }
 
+            /// The key's name, as `StaticCalls.report()` shows it.
+            \(memberAccess)var name: String { "\(m.displayName)" }
+
+            /// Identifies the key within the process (the address of its storage).
+            \(memberAccess)var _storageAddress: UInt { StaticCallRuntime.identity(\(storage)) }
+
+            private static func trampolineAddress() -> UInt {
+                \(address)({ \(m.closureHead)\(t)\(qualifier)\(trampoline)(\(args)) })
+            }
+
+            private static let capabilities = \(capabilities)
+
             /// Retargets every call site of `\(m.displayName)` at `target`: the analogue of the kernel's
-            /// static_call_update(). Pass a non-capturing closure: `$\(m.name).update { other($0) }`.
+            /// static_call_update(). Pass a non-capturing closure: `$\(m.name).update { other($0) }`. A
+            /// function read from `target` gives back the state it was read in (disabled, a constant).
             \(memberAccess)func update(_ target: Function) {
                 registerIfNeeded()
-                StaticCallRuntime.update(\(storage), to: \(address)(target))
+                StaticCallRuntime.update(\(storage), to: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
             }
 
             /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -238,11 +260,47 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                 update(target)
             }
 
-            /// The current target as a function value: the analogue of static_call_query(). While the key
-            /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+            /// The current target as a function value, in every state: the analogue of static_call_query().
+            /// While the key is disabled it is a function that does nothing, while it returns a constant a
+            /// function that returns it; `update(to:)` with either gives that state back.
             \(memberAccess)var target: Function {
-                let raw = StaticCallRuntime.target(\(storage)) ?? \(address)({ \(m.closureHead)\(t)\(qualifier)\(trampoline)(\(args)) })
-                return unsafeBitCast(raw, to: Function?.self)!
+                registerIfNeeded()
+                return unsafeBitCast(StaticCallRuntime.currentFunction(\(storage), trampoline: Self.trampolineAddress()), to: Function?.self)!
+            }
+
+            /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+            \(memberAccess)var state: StaticCallState { StaticCallRuntime.callState(\(storage)) }
+
+            /// Gives the key back a state read from `state`, exactly.
+            \(memberAccess)func restore(_ state: StaticCallState) {
+                registerIfNeeded()
+                StaticCallRuntime.restore(\(storage), state)
+            }
+
+            /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+            \(memberAccess)func state(targeting target: Function) -> StaticCallState {
+                StaticCallRuntime.state(targeting: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+            }
+
+            /// Runs `body` with every call of `\(m.displayName)` going to `target`, then gives the key back
+            /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+            /// process-wide: every thread sees the override while it lasts.
+            @discardableResult
+            \(memberAccess)func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                let saved = state
+                update(target)
+                defer { restore(saved) }
+                return try body()
+            }
+
+            /// `withTarget(_:_:)` for an asynchronous `body`.
+            @discardableResult
+            \(memberAccess)func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                             _ body: () async throws -> R) async rethrows -> R {
+                let saved = state
+                update(target)
+                defer { restore(saved) }
+                return try await body()
             }
 
             /// Back to the original body: the default target.
@@ -281,7 +339,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         }
         decls.append("""
             /// The key of `\(raw: m.displayName)`, reached as `$\(raw: m.name)`.
-            \(raw: keyAccess)struct \(raw: keyType): Sendable {
+            \(raw: keyAccess)struct \(raw: keyType): StaticCallKeyProtocol {
             \(raw: members.joined(separator: "\n\n"))
             }
             """)

@@ -117,6 +117,13 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             }
             """,
             "\(raw: peerAccess)\(raw: s)let \(raw: storage) = StaticCallStorage()",
+            // A registration record in the image's `staticcall_keys` section (see @StaticCall).
+            """
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private \(raw: s)let \(raw: m.peer("Record")): @convention(c) () -> Void = { \(raw: q)\(raw: register)() }
+            #endif
+            """,
             "@inline(never) \(raw: peerAccess)\(raw: s)func \(raw: address)(_ f: @convention(thin) () -> Bool) -> UInt { unsafeBitCast(f, to: UInt.self) }",
             """
             @inline(never)
@@ -130,7 +137,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             """,
             """
             /// The key of the static key `\(raw: m.name)`, reached as `$\(raw: m.name)`.
-            \(raw: keyAccess)struct \(raw: keyType): Sendable {
+            \(raw: keyAccess)struct \(raw: keyType): StaticKeyProtocol {
                 \(raw: memberAccess)init() {}
 
                 private func registerIfNeeded() {
@@ -155,10 +162,48 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
                     StaticCallRuntime.incrementStaticKey(\(raw: storage))
                 }
 
-                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                 \(raw: memberAccess)func decrement() {
                     registerIfNeeded()
                     StaticCallRuntime.decrementStaticKey(\(raw: storage))
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                \(raw: memberAccess)var name: String { "\(raw: m.name)" }
+
+                /// Identifies the key within the process (the address of its storage).
+                \(raw: memberAccess)var _storageAddress: UInt { StaticCallRuntime.identity(\(raw: storage)) }
+
+                /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                \(raw: memberAccess)var state: StaticKeyState {
+                    StaticCallRuntime.staticKeyState(\(raw: storage), initialValue: \(raw: m.initial ? "true" : "false"))
+                }
+
+                /// Gives the key back a state read from `state`, exactly (counted enables included).
+                \(raw: memberAccess)func restore(_ state: StaticKeyState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restoreStaticKey(\(raw: storage), state)
+                }
+
+                /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                @discardableResult
+                \(raw: memberAccess)func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer { restore(saved) }
+                    return try body()
+                }
+
+                /// `withValue(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                \(raw: memberAccess)func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                  _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer { restore(saved) }
+                    return try await body()
                 }
 
                 /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).

@@ -59,6 +59,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_scale: @convention(c) () -> Void = {
+                _staticcallRegister_scale()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_scale() {
                 StaticCallRuntime.register(
@@ -73,7 +80,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `scale(_:)`, reached as `$scale`.
-            struct _staticcallKey_scale: Sendable {
+            struct _staticcallKey_scale: StaticCallKeyProtocol {
                 /// The function type a target must have: `(Int) -> Int`.
                 typealias Function = @convention(thin) (Int) -> Int
 
@@ -86,11 +93,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "scale(_:)"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_scale)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_scale({ a0 in
+                            _staticcallTrampoline_scale(a0)
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits64)
+
                 /// Retargets every call site of `scale(_:)` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$scale.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$scale.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_scale, to: _staticcallAddress_scale(target))
+                    StaticCallRuntime.update(_staticcallStorage_scale, to: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -101,13 +127,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_scale) ?? _staticcallAddress_scale({ a0 in
-                            _staticcallTrampoline_scale(a0)
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_scale, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_scale)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_scale, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `scale(_:)` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -188,6 +254,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_onPacket: @convention(c) () -> Void = {
+                _staticcallRegister_onPacket()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_onPacket() {
                 StaticCallRuntime.register(
@@ -202,7 +275,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `onPacket(_:label:)`, reached as `$onPacket`.
-            struct _staticcallKey_onPacket: Sendable {
+            struct _staticcallKey_onPacket: StaticCallKeyProtocol {
                 /// The function type a target must have: `(inout Int, String) -> Void`.
                 typealias Function = @convention(thin) (inout Int, String) -> Void
 
@@ -215,11 +288,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "onPacket(_:label:)"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_onPacket)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_onPacket({ a0, a1 in
+                            _staticcallTrampoline_onPacket(&a0, a1)
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: true, constantWidth: nil)
+
                 /// Retargets every call site of `onPacket(_:label:)` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$onPacket.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$onPacket.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_onPacket, to: _staticcallAddress_onPacket(target))
+                    StaticCallRuntime.update(_staticcallStorage_onPacket, to: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -230,13 +322,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_onPacket) ?? _staticcallAddress_onPacket({ a0, a1 in
-                            _staticcallTrampoline_onPacket(&a0, a1)
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_onPacket, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_onPacket)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_onPacket, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `onPacket(_:label:)` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -324,6 +456,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_tracing: @convention(c) () -> Void = {
+                _staticcallRegister_tracing()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_tracing() {
                 StaticCallRuntime.register(
@@ -338,7 +477,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `tracing()`, reached as `$tracing`.
-            public struct _staticcallKey_tracing: Sendable {
+            public struct _staticcallKey_tracing: StaticCallKeyProtocol {
                 /// The function type a target must have: `() -> Bool`.
                 public typealias Function = @convention(thin) () -> Bool
 
@@ -351,11 +490,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                public var name: String {
+                    "tracing()"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                public var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_tracing)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_tracing({
+                            _staticcallTrampoline_tracing()
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits8)
+
                 /// Retargets every call site of `tracing()` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$tracing.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$tracing.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 public func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_tracing, to: _staticcallAddress_tracing(target))
+                    StaticCallRuntime.update(_staticcallStorage_tracing, to: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -366,13 +524,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 public var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_tracing) ?? _staticcallAddress_tracing({
-                            _staticcallTrampoline_tracing()
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_tracing, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                public var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_tracing)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                public func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_tracing, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                public func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `tracing()` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                public func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                public func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -453,6 +651,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_parse: @convention(c) () -> Void = {
+                _staticcallRegister_parse()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_parse() {
                 StaticCallRuntime.register(
@@ -467,7 +672,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `parse(_:)`, reached as `$parse`.
-            struct _staticcallKey_parse: Sendable {
+            struct _staticcallKey_parse: StaticCallKeyProtocol {
                 /// The function type a target must have: `(borrowing String) throws(ParseError) -> Int`.
                 typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
 
@@ -480,11 +685,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "parse(_:)"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_parse)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
+                            try _staticcallTrampoline_parse(a0)
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: nil)
+
                 /// Retargets every call site of `parse(_:)` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$parse.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$parse.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_parse, to: _staticcallAddress_parse(target))
+                    StaticCallRuntime.update(_staticcallStorage_parse, to: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -495,13 +719,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_parse) ?? _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
-                            try _staticcallTrampoline_parse(a0)
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_parse, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_parse)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_parse, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `parse(_:)` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -577,6 +841,13 @@ struct StaticCallExpansionTests {
                     unsafeBitCast(f, to: UInt.self)
                 }
 
+                #if compiler(>=6.3)
+                @section("staticcall_keys") @used
+                private static let _staticcallRecord_encode: @convention(c) () -> Void = {
+                    Codec._staticcallRegister_encode()
+                }
+                #endif
+
                 @inline(never)
                 static func _staticcallRegister_encode() {
                     StaticCallRuntime.register(
@@ -591,7 +862,7 @@ struct StaticCallExpansionTests {
                 }
 
                 /// The key of `encode(_:)`, reached as `$encode`.
-                struct _staticcallKey_encode: Sendable {
+                struct _staticcallKey_encode: StaticCallKeyProtocol {
                     /// The function type a target must have: `(Int) -> UInt8`.
                     typealias Function = @convention(thin) (Int) -> UInt8
 
@@ -604,11 +875,30 @@ struct StaticCallExpansionTests {
                         }
                     }
 
+                    /// The key's name, as `StaticCalls.report()` shows it.
+                    var name: String {
+                        "encode(_:)"
+                    }
+
+                    /// Identifies the key within the process (the address of its storage).
+                    var _storageAddress: UInt {
+                        StaticCallRuntime.identity(_staticcallStorage_encode)
+                    }
+
+                    private static func trampolineAddress() -> UInt {
+                        _staticcallAddress_encode({ a0 in
+                                Codec._staticcallTrampoline_encode(a0)
+                            })
+                    }
+
+                    private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits8)
+
                     /// Retargets every call site of `encode(_:)` at `target`: the analogue of the kernel's
-                    /// static_call_update(). Pass a non-capturing closure: `$encode.update { other($0) }`.
+                    /// static_call_update(). Pass a non-capturing closure: `$encode.update { other($0) }`. A
+                    /// function read from `target` gives back the state it was read in (disabled, a constant).
                     func update(_ target: Function) {
                         registerIfNeeded()
-                        StaticCallRuntime.update(_staticcallStorage_encode, to: _staticcallAddress_encode(target))
+                        StaticCallRuntime.update(_staticcallStorage_encode, to: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -619,13 +909,53 @@ struct StaticCallExpansionTests {
                         update(target)
                     }
 
-                    /// The current target as a function value: the analogue of static_call_query(). While the key
-                    /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                    /// The current target as a function value, in every state: the analogue of static_call_query().
+                    /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                    /// function that returns it; `update(to:)` with either gives that state back.
                     var target: Function {
-                        let raw = StaticCallRuntime.target(_staticcallStorage_encode) ?? _staticcallAddress_encode({ a0 in
-                                Codec._staticcallTrampoline_encode(a0)
-                            })
-                        return unsafeBitCast(raw, to: Function?.self)!
+                        registerIfNeeded()
+                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_encode, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    }
+
+                    /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                    var state: StaticCallState {
+                        StaticCallRuntime.callState(_staticcallStorage_encode)
+                    }
+
+                    /// Gives the key back a state read from `state`, exactly.
+                    func restore(_ state: StaticCallState) {
+                        registerIfNeeded()
+                        StaticCallRuntime.restore(_staticcallStorage_encode, state)
+                    }
+
+                    /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                    func state(targeting target: Function) -> StaticCallState {
+                        StaticCallRuntime.state(targeting: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    }
+
+                    /// Runs `body` with every call of `encode(_:)` going to `target`, then gives the key back
+                    /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                    /// process-wide: every thread sees the override while it lasts.
+                    @discardableResult
+                    func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                        let saved = state
+                        update(target)
+                        defer {
+                            restore(saved)
+                        }
+                        return try body()
+                    }
+
+                    /// `withTarget(_:_:)` for an asynchronous `body`.
+                    @discardableResult
+                    func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                     _ body: () async throws -> R) async rethrows -> R {
+                        let saved = state
+                        update(target)
+                        defer {
+                            restore(saved)
+                        }
+                        return try await body()
                     }
 
                     /// Back to the original body: the default target.
@@ -707,6 +1037,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_allocate: @convention(c) () -> Void = {
+                _staticcallRegister_allocate()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_allocate() {
                 StaticCallRuntime.register(
@@ -721,7 +1058,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `allocate(_:)`, reached as `$allocate`.
-            internal struct _staticcallKey_allocate: Sendable {
+            internal struct _staticcallKey_allocate: StaticCallKeyProtocol {
                 /// The function type a target must have: `(Int) -> UnsafeMutableRawPointer?`.
                 internal typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
 
@@ -734,11 +1071,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                internal var name: String {
+                    "allocate(_:)"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                internal var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_allocate)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_allocate({ a0 in
+                            _staticcallTrampoline_allocate(a0)
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: nil)
+
                 /// Retargets every call site of `allocate(_:)` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$allocate.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$allocate.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 internal func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_allocate, to: _staticcallAddress_allocate(target))
+                    StaticCallRuntime.update(_staticcallStorage_allocate, to: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -749,13 +1105,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 internal var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_allocate) ?? _staticcallAddress_allocate({ a0 in
-                            _staticcallTrampoline_allocate(a0)
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_allocate, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                internal var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_allocate)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                internal func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_allocate, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                internal func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `allocate(_:)` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                internal func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                internal func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -857,6 +1253,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_fetch: @convention(c) () -> Void = {
+                _staticcallRegister_fetch()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_fetch() {
                 StaticCallRuntime.register(
@@ -871,7 +1274,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `fetch()`, reached as `$fetch`.
-            struct _staticcallKey_fetch: Sendable {
+            struct _staticcallKey_fetch: StaticCallKeyProtocol {
                 /// The function type a target must have: `() -> Int`.
                 typealias Function = @convention(thin) () -> Int
 
@@ -884,11 +1287,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "fetch()"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_fetch)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_fetch({
+                            _staticcallTrampoline_fetch()
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits64)
+
                 /// Retargets every call site of `fetch()` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$fetch.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$fetch.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_fetch, to: _staticcallAddress_fetch(target))
+                    StaticCallRuntime.update(_staticcallStorage_fetch, to: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -899,13 +1321,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_fetch) ?? _staticcallAddress_fetch({
-                            _staticcallTrampoline_fetch()
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_fetch, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_fetch)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_fetch, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `fetch()` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -1006,6 +1468,13 @@ struct StaticCallExpansionTests {
                     unsafeBitCast(f, to: UInt.self)
                 }
 
+                #if compiler(>=6.3)
+                @section("staticcall_keys") @used
+                private static let _staticcallRecord_stage: @convention(c) () -> Void = {
+                    Self._staticcallRegister_stage()
+                }
+                #endif
+
                 @inline(never)
                 static func _staticcallRegister_stage() {
                     StaticCallRuntime.register(
@@ -1020,7 +1489,7 @@ struct StaticCallExpansionTests {
                 }
 
                 /// The key of `stage(_:)`, reached as `$stage`.
-                struct _staticcallKey_stage: Sendable {
+                struct _staticcallKey_stage: StaticCallKeyProtocol {
                     /// The function type a target must have: `(Int) -> Int`.
                     typealias Function = @convention(thin) (Int) -> Int
 
@@ -1033,11 +1502,30 @@ struct StaticCallExpansionTests {
                         }
                     }
 
+                    /// The key's name, as `StaticCalls.report()` shows it.
+                    var name: String {
+                        "stage(_:)"
+                    }
+
+                    /// Identifies the key within the process (the address of its storage).
+                    var _storageAddress: UInt {
+                        StaticCallRuntime.identity(_staticcallStorage_stage)
+                    }
+
+                    private static func trampolineAddress() -> UInt {
+                        _staticcallAddress_stage({ a0 in
+                                Self._staticcallTrampoline_stage(a0)
+                            })
+                    }
+
+                    private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits64)
+
                     /// Retargets every call site of `stage(_:)` at `target`: the analogue of the kernel's
-                    /// static_call_update(). Pass a non-capturing closure: `$stage.update { other($0) }`.
+                    /// static_call_update(). Pass a non-capturing closure: `$stage.update { other($0) }`. A
+                    /// function read from `target` gives back the state it was read in (disabled, a constant).
                     func update(_ target: Function) {
                         registerIfNeeded()
-                        StaticCallRuntime.update(_staticcallStorage_stage, to: _staticcallAddress_stage(target))
+                        StaticCallRuntime.update(_staticcallStorage_stage, to: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1048,13 +1536,53 @@ struct StaticCallExpansionTests {
                         update(target)
                     }
 
-                    /// The current target as a function value: the analogue of static_call_query(). While the key
-                    /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                    /// The current target as a function value, in every state: the analogue of static_call_query().
+                    /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                    /// function that returns it; `update(to:)` with either gives that state back.
                     var target: Function {
-                        let raw = StaticCallRuntime.target(_staticcallStorage_stage) ?? _staticcallAddress_stage({ a0 in
-                                Self._staticcallTrampoline_stage(a0)
-                            })
-                        return unsafeBitCast(raw, to: Function?.self)!
+                        registerIfNeeded()
+                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_stage, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    }
+
+                    /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                    var state: StaticCallState {
+                        StaticCallRuntime.callState(_staticcallStorage_stage)
+                    }
+
+                    /// Gives the key back a state read from `state`, exactly.
+                    func restore(_ state: StaticCallState) {
+                        registerIfNeeded()
+                        StaticCallRuntime.restore(_staticcallStorage_stage, state)
+                    }
+
+                    /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                    func state(targeting target: Function) -> StaticCallState {
+                        StaticCallRuntime.state(targeting: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    }
+
+                    /// Runs `body` with every call of `stage(_:)` going to `target`, then gives the key back
+                    /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                    /// process-wide: every thread sees the override while it lasts.
+                    @discardableResult
+                    func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                        let saved = state
+                        update(target)
+                        defer {
+                            restore(saved)
+                        }
+                        return try body()
+                    }
+
+                    /// `withTarget(_:_:)` for an asynchronous `body`.
+                    @discardableResult
+                    func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                     _ body: () async throws -> R) async rethrows -> R {
+                        let saved = state
+                        update(target)
+                        defer {
+                            restore(saved)
+                        }
+                        return try await body()
                     }
 
                     /// Back to the original body: the default target.
@@ -1149,6 +1677,13 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_makeSequence: @convention(c) () -> Void = {
+                _staticcallRegister_makeSequence()
+            }
+            #endif
+
             @inline(never)
             func _staticcallRegister_makeSequence() {
                 StaticCallRuntime.register(
@@ -1163,7 +1698,7 @@ struct StaticCallExpansionTests {
             }
 
             /// The key of `makeSequence()`, reached as `$makeSequence`.
-            struct _staticcallKey_makeSequence: Sendable {
+            struct _staticcallKey_makeSequence: StaticCallKeyProtocol {
                 /// The function type a target must have: `() -> any Sequence`.
                 typealias Function = @convention(thin) () -> any Sequence
 
@@ -1176,11 +1711,30 @@ struct StaticCallExpansionTests {
                     }
                 }
 
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "makeSequence()"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_makeSequence)
+                }
+
+                private static func trampolineAddress() -> UInt {
+                    _staticcallAddress_makeSequence({
+                            _staticcallTrampoline_makeSequence()
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: nil)
+
                 /// Retargets every call site of `makeSequence()` at `target`: the analogue of the kernel's
-                /// static_call_update(). Pass a non-capturing closure: `$makeSequence.update { other($0) }`.
+                /// static_call_update(). Pass a non-capturing closure: `$makeSequence.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_makeSequence, to: _staticcallAddress_makeSequence(target))
+                    StaticCallRuntime.update(_staticcallStorage_makeSequence, to: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1191,13 +1745,53 @@ struct StaticCallExpansionTests {
                     update(target)
                 }
 
-                /// The current target as a function value: the analogue of static_call_query(). While the key
-                /// is disabled or returns a constant, this is the trampoline, which behaves the same way.
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
-                    let raw = StaticCallRuntime.target(_staticcallStorage_makeSequence) ?? _staticcallAddress_makeSequence({
-                            _staticcallTrampoline_makeSequence()
-                        })
-                    return unsafeBitCast(raw, to: Function?.self)!
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_makeSequence, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_makeSequence)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_makeSequence, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(targeting: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `makeSequence()` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    update(target)
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// Back to the original body: the default target.
@@ -1340,6 +1934,13 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_tracingEnabled = StaticCallStorage()
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _statickeyRecord_tracingEnabled: @convention(c) () -> Void = {
+                _statickeyRegister_tracingEnabled()
+            }
+            #endif
+
             @inline(never) func _statickeyAddress_tracingEnabled(_ f: @convention(thin) () -> Bool) -> UInt {
                 unsafeBitCast(f, to: UInt.self)
             }
@@ -1358,7 +1959,7 @@ struct StaticKeyMacroTests {
             }
 
             /// The key of the static key `tracingEnabled`, reached as `$tracingEnabled`.
-            public struct _statickeyKey_tracingEnabled: Sendable {
+            public struct _statickeyKey_tracingEnabled: StaticKeyProtocol {
                 public init() {
                 }
 
@@ -1386,10 +1987,56 @@ struct StaticKeyMacroTests {
                     StaticCallRuntime.incrementStaticKey(_statickeyStorage_tracingEnabled)
                 }
 
-                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                 public func decrement() {
                     registerIfNeeded()
                     StaticCallRuntime.decrementStaticKey(_statickeyStorage_tracingEnabled)
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                public var name: String {
+                    "tracingEnabled"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                public var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_statickeyStorage_tracingEnabled)
+                }
+
+                /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                public var state: StaticKeyState {
+                    StaticCallRuntime.staticKeyState(_statickeyStorage_tracingEnabled, initialValue: false)
+                }
+
+                /// Gives the key back a state read from `state`, exactly (counted enables included).
+                public func restore(_ state: StaticKeyState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restoreStaticKey(_statickeyStorage_tracingEnabled, state)
+                }
+
+                /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                @discardableResult
+                public func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withValue(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                public func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                  _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
@@ -1464,6 +2111,13 @@ struct StaticKeyMacroTests {
 
                 static let _statickeyStorage_verbose = StaticCallStorage()
 
+                #if compiler(>=6.3)
+                @section("staticcall_keys") @used
+                private static let _statickeyRecord_verbose: @convention(c) () -> Void = {
+                    Log._statickeyRegister_verbose()
+                }
+                #endif
+
                 @inline(never) static func _statickeyAddress_verbose(_ f: @convention(thin) () -> Bool) -> UInt {
                     unsafeBitCast(f, to: UInt.self)
                 }
@@ -1482,7 +2136,7 @@ struct StaticKeyMacroTests {
                 }
 
                 /// The key of the static key `verbose`, reached as `$verbose`.
-                struct _statickeyKey_verbose: Sendable {
+                struct _statickeyKey_verbose: StaticKeyProtocol {
                     init() {
                     }
 
@@ -1510,10 +2164,56 @@ struct StaticKeyMacroTests {
                         StaticCallRuntime.incrementStaticKey(_statickeyStorage_verbose)
                     }
 
-                    /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                    /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                    /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                     func decrement() {
                         registerIfNeeded()
                         StaticCallRuntime.decrementStaticKey(_statickeyStorage_verbose)
+                    }
+
+                    /// The key's name, as `StaticCalls.report()` shows it.
+                    var name: String {
+                        "verbose"
+                    }
+
+                    /// Identifies the key within the process (the address of its storage).
+                    var _storageAddress: UInt {
+                        StaticCallRuntime.identity(_statickeyStorage_verbose)
+                    }
+
+                    /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                    var state: StaticKeyState {
+                        StaticCallRuntime.staticKeyState(_statickeyStorage_verbose, initialValue: true)
+                    }
+
+                    /// Gives the key back a state read from `state`, exactly (counted enables included).
+                    func restore(_ state: StaticKeyState) {
+                        registerIfNeeded()
+                        StaticCallRuntime.restoreStaticKey(_statickeyStorage_verbose, state)
+                    }
+
+                    /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                    /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                    @discardableResult
+                    func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                        let saved = state
+                        restore(StaticKeyState(value))
+                        defer {
+                            restore(saved)
+                        }
+                        return try body()
+                    }
+
+                    /// `withValue(_:_:)` for an asynchronous `body`.
+                    @discardableResult
+                    func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                      _ body: () async throws -> R) async rethrows -> R {
+                        let saved = state
+                        restore(StaticKeyState(value))
+                        defer {
+                            restore(saved)
+                        }
+                        return try await body()
                     }
 
                     /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
@@ -1599,6 +2299,13 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_flag = StaticCallStorage()
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _statickeyRecord_flag: @convention(c) () -> Void = {
+                _statickeyRegister_flag()
+            }
+            #endif
+
             @inline(never) func _statickeyAddress_flag(_ f: @convention(thin) () -> Bool) -> UInt {
                 unsafeBitCast(f, to: UInt.self)
             }
@@ -1617,7 +2324,7 @@ struct StaticKeyMacroTests {
             }
 
             /// The key of the static key `flag`, reached as `$flag`.
-            struct _statickeyKey_flag: Sendable {
+            struct _statickeyKey_flag: StaticKeyProtocol {
                 init() {
                 }
 
@@ -1645,10 +2352,56 @@ struct StaticKeyMacroTests {
                     StaticCallRuntime.incrementStaticKey(_statickeyStorage_flag)
                 }
 
-                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                 func decrement() {
                     registerIfNeeded()
                     StaticCallRuntime.decrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "flag"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_statickeyStorage_flag)
+                }
+
+                /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                var state: StaticKeyState {
+                    StaticCallRuntime.staticKeyState(_statickeyStorage_flag, initialValue: false)
+                }
+
+                /// Gives the key back a state read from `state`, exactly (counted enables included).
+                func restore(_ state: StaticKeyState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restoreStaticKey(_statickeyStorage_flag, state)
+                }
+
+                /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                @discardableResult
+                func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withValue(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                  _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
@@ -1733,6 +2486,13 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_level = StaticCallStorage()
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _statickeyRecord_level: @convention(c) () -> Void = {
+                _statickeyRegister_level()
+            }
+            #endif
+
             @inline(never) func _statickeyAddress_level(_ f: @convention(thin) () -> Bool) -> UInt {
                 unsafeBitCast(f, to: UInt.self)
             }
@@ -1751,7 +2511,7 @@ struct StaticKeyMacroTests {
             }
 
             /// The key of the static key `level`, reached as `$level`.
-            struct _statickeyKey_level: Sendable {
+            struct _statickeyKey_level: StaticKeyProtocol {
                 init() {
                 }
 
@@ -1779,10 +2539,56 @@ struct StaticKeyMacroTests {
                     StaticCallRuntime.incrementStaticKey(_statickeyStorage_level)
                 }
 
-                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                 func decrement() {
                     registerIfNeeded()
                     StaticCallRuntime.decrementStaticKey(_statickeyStorage_level)
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "level"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_statickeyStorage_level)
+                }
+
+                /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                var state: StaticKeyState {
+                    StaticCallRuntime.staticKeyState(_statickeyStorage_level, initialValue: false)
+                }
+
+                /// Gives the key back a state read from `state`, exactly (counted enables included).
+                func restore(_ state: StaticKeyState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restoreStaticKey(_statickeyStorage_level, state)
+                }
+
+                /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                @discardableResult
+                func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withValue(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                  _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).
@@ -1883,6 +2689,13 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_flag = StaticCallStorage()
 
+            #if compiler(>=6.3)
+            @section("staticcall_keys") @used
+            private let _statickeyRecord_flag: @convention(c) () -> Void = {
+                _statickeyRegister_flag()
+            }
+            #endif
+
             @inline(never) func _statickeyAddress_flag(_ f: @convention(thin) () -> Bool) -> UInt {
                 unsafeBitCast(f, to: UInt.self)
             }
@@ -1901,7 +2714,7 @@ struct StaticKeyMacroTests {
             }
 
             /// The key of the static key `flag`, reached as `$flag`.
-            struct _statickeyKey_flag: Sendable {
+            struct _statickeyKey_flag: StaticKeyProtocol {
                 init() {
                 }
 
@@ -1929,10 +2742,56 @@ struct StaticKeyMacroTests {
                     StaticCallRuntime.incrementStaticKey(_statickeyStorage_flag)
                 }
 
-                /// static_key_slow_dec(): decrementing below zero is a precondition failure.
+                /// static_key_slow_dec(). A decrement at zero (more decrements than increments, or the key
+                /// was assigned meanwhile) leaves it at zero, with a note in the report and a warning.
                 func decrement() {
                     registerIfNeeded()
                     StaticCallRuntime.decrementStaticKey(_statickeyStorage_flag)
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "flag"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_statickeyStorage_flag)
+                }
+
+                /// The key's state as a value (its value and counted enables), for `restore(_:)`.
+                var state: StaticKeyState {
+                    StaticCallRuntime.staticKeyState(_statickeyStorage_flag, initialValue: false)
+                }
+
+                /// Gives the key back a state read from `state`, exactly (counted enables included).
+                func restore(_ state: StaticKeyState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restoreStaticKey(_statickeyStorage_flag, state)
+                }
+
+                /// Runs `body` with the key set to `value`, then gives the key back its previous state
+                /// exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but process-wide.
+                @discardableResult
+                func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try body()
+                }
+
+                /// `withValue(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
+                                                  _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    restore(StaticKeyState(value))
+                    defer {
+                        restore(saved)
+                    }
+                    return try await body()
                 }
 
                 /// static_key_count(): the current count (1 after `enable()`, 0 after `disable()`).

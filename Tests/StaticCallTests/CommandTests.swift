@@ -18,6 +18,14 @@ struct CommandTests {
         #expect(rows.allSatisfy { ($0["nsPerPacket"] as? Double ?? 0) > 0 })
     }
 
+    @Test func aMisspelledModeIsWarnedAboutOnceAndIgnored() throws {
+        let r = try run(["selftest"], environment: ["STATICCALL_MODE": "indriect"])
+        #expect(r.status == 0, "\(r.output)")
+        let warnings = r.output.components(separatedBy: "STATICCALL_MODE=indriect is not a mode").count - 1
+        #expect(warnings == 1, "\(r.output)")
+        #expect(r.output.contains("'inline' and 'indirect'"), "\(r.output)")
+    }
+
     @Test func demoTextSaysWhatTheNumbersMean() throws {
         let r = try run(["demo", "--packets", "1000", "--rounds", "1"])
         #expect(r.status == 0 && r.output.contains("ns/packet") && r.output.contains("call sites patched") && r.output.contains("Every mechanism computed the same checksums"), "\(r.output)")

@@ -162,6 +162,11 @@ struct IntegrationTests {
                         arguments: [], environment: [:]),
         IntegrationCase(name: "the DESIGN.md §1 program under STATICCALL_MODE=indirect",
                         arguments: [], environment: ["STATICCALL_MODE": "indirect"]),
+        IntegrationCase(name: "a key's first call registers it", arguments: ["first-call"], environment: [:]),
+        IntegrationCase(name: "patchAll() at start-up registers and patches every key of the program before any is used",
+                        arguments: ["first-call", "--patch-all"], environment: ["STATICCALL_STATS": "1"]),
+        IntegrationCase(name: "patchAll() at start-up, indirect mode", arguments: ["first-call", "--patch-all"],
+                        environment: ["STATICCALL_MODE": "indirect"]),
     ]
 
     @Test(arguments: macroCases)

@@ -1,0 +1,89 @@
+import StaticCall
+import Testing
+
+/// A test or suite trait that overrides one static call or static key for the duration of the test
+/// (or suite), then gives it back the state it had before, exactly.
+///
+/// ```swift
+/// @Test(.staticCall($checksum) { fakeChecksum($0) })
+/// func rejectsCorruptPackets() { … }
+///
+/// @Test(.staticKey($tracingEnabled, true))
+/// func tracesEveryPacket() { … }
+/// ```
+///
+/// Keys are process-global: while a test overrides `checksum`, every thread of the test process calls
+/// the fake, so tests that override the same key are serialized against each other (tests overriding
+/// other keys, and tests overriding none, still run in parallel). A test that calls an overridden key
+/// from a test that does *not* override it sees whichever state the key has at that moment: give such
+/// tests the trait too, or put them in a `.serialized` suite.
+///
+/// When the test ends, the trait checks that the key still holds the override: if not, the test itself
+/// or a test running beside it changed the key without the trait (an override that leaks across
+/// tests), and an issue is recorded. The state from before the test is restored either way.
+public struct StaticCallOverride: TestTrait, SuiteTrait, TestScoping {
+    /// The overridden key's name, as `StaticCalls.report()` shows it.
+    public let keyName: String
+    let keyID: UInt
+    let describeOverride: String
+    /// Applies the override; returns what ends it: a function that restores the previous state and
+    /// returns the state found at the end (nil if it was the override).
+    let begin: @Sendable () -> @Sendable () -> String?
+
+    public var isRecursive: Bool { false }
+
+    public func provideScope(for test: Test, testCase: Test.Case?,
+                             performing function: @Sendable () async throws -> Void) async throws {
+        // The first override of a test takes every key its test overrides at once (in address order).
+        let mine = HeldKeys.ids
+        let wanted = Set(test.traits.compactMap { ($0 as? StaticCallOverride)?.keyID } + [keyID]).subtracting(mine)
+        await KeyLocks.shared.acquire(Array(wanted))
+        defer { KeyLocks.shared.release(Array(wanted)) }
+        try await HeldKeys.$ids.withValue(mine.union(wanted)) {
+            let end = begin()
+            var found: String?
+            defer {
+                found = end()
+                if let found {
+                    Issue.record(Comment(rawValue: "\(keyName) was changed while \(test.name) overrode it (\(describeOverride)); found \(found) at the end: this test or one running beside it updates the key without the .staticCall trait. Its state from before the test was restored."))
+                }
+            }
+            try await function()
+        }
+    }
+}
+
+extension Trait where Self == StaticCallOverride {
+    /// Overrides a static call for the duration of the test (or suite): every call goes to `target`,
+    /// and the key's previous state is restored exactly afterwards. `target` is a non-capturing closure,
+    /// as for `update(_:)`. (A key whose parameters or result hold a struct of more than four words can
+    /// crash the Swift 6.3 compiler here, as `let f = $name.target` can; use `$name.withTarget` inside the
+    /// test for such keys.)
+    public static func staticCall<Key: StaticCallKeyProtocol>(_ key: Key, _ target: Key.Function) -> Self {
+        let state = key.state(targeting: target)
+        return StaticCallOverride(keyName: key.name, keyID: key._storageAddress, describeOverride: "\(state)") {
+            let saved = key.state
+            key.restore(state)
+            return {
+                let now = key.state
+                key.restore(saved)
+                return now == state ? nil : "\(now)"
+            }
+        }
+    }
+
+    /// Sets a static key to `value` for the duration of the test (or suite), and restores its previous
+    /// state (counted enables included) afterwards.
+    public static func staticKey<Key: StaticKeyProtocol>(_ key: Key, _ value: Bool) -> Self {
+        let state = StaticKeyState(value)
+        return StaticCallOverride(keyName: key.name, keyID: key._storageAddress, describeOverride: "\(value)") {
+            let saved = key.state
+            key.restore(state)
+            return {
+                let now = key.state
+                key.restore(saved)
+                return now.isEnabled == value ? nil : "\(now)"
+            }
+        }
+    }
+}
