@@ -14,3 +14,6 @@ public func traitLimit() -> Int { 64 }
 
 @StaticKey
 public var traitFlag = false
+
+@StaticCall
+public func traitRestored() -> Int { 64 }

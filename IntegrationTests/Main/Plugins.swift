@@ -210,6 +210,15 @@ func pluginRounds() {
         }
         if round == 0 {
             check(textDifferences(ofObjectNamed: path) == [], "the plugin's text is exactly its file's when first loaded")
+            // The plugin's constructor handed its key records to the host's runtime: patchAll() in the host
+            // registers and patches the plugin's keys before the plugin ever runs one.
+            check(StaticCalls.report()["pluginScale(_:)"] == nil, "the plugin's keys are not registered by loading it")
+            do { try StaticCalls.patchAll() } catch { check(false, "patchAll() after dlopen threw \(error)") }
+            let upFront = StaticCalls.report()
+            check(upFront["pluginScale(_:)"] != nil && upFront["pluginFlag"] != nil, "the host's patchAll() registers the plugin's keys from their records")
+            if upFront.mode == .inline, let k = upFront["pluginScale(_:)"] {
+                check(k.sitesFound > 0 && k.sitesPatched == k.sitesFound, "and patches their sites (\(k.sitesPatched)/\(k.sitesFound))")
+            }
         } else {
             let target = StaticCalls.report()["pluginScale(_:)"]?.target ?? "not in the report"
             check(target != "<default body>" && target != "not in the report", "round \(round): the pinned plugin's key kept its state across dlclose and dlopen (\(target))")
@@ -238,19 +247,32 @@ func pluginRounds() {
         check(scale(2) == 26, "round \(round): host sites still call the plugin's function after its dlclose")
         ScaleKey.reset()
 
-        guard let library = dlopen(cPath, RTLD_NOW | RTLD_LOCAL) else {
+        // Odd rounds load the library and update the key inside a batch (no lock is held while a
+        // batch's body runs; the update is applied when it returns).
+        let factor = round % 2 == 0 ? 19 : 23
+        var function: UnsafeMutableRawPointer?
+        let library: UnsafeMutableRawPointer? = round % 2 == 0 ? dlopen(cPath, RTLD_NOW | RTLD_LOCAL) : StaticCalls.batch {
+            let library = dlopen(cPath, RTLD_NOW | RTLD_LOCAL)
+            function = library.flatMap { dlsym($0, "staticcall_ctarget_times\(factor)") }
+            if let function { StaticCallRuntime.update(_scale_storage, to: UInt(bitPattern: function)) }
+            check(scale(2) == 6, "round \(round): inside the batch, the update is not applied yet")
+            return library
+        }
+        guard let library else {
             check(false, "dlopen \(cPath): \(String(cString: dlerror()))")
             break
         }
-        check(textDifferences(ofObjectNamed: cPath) == [], "round \(round): the C library's text is exactly its file's (nothing was written into it)")
-        let factor = round % 2 == 0 ? 19 : 23
-        let function = dlsym(library, "staticcall_ctarget_times\(factor)")
+        if round % 2 == 0 {
+            check(textDifferences(ofObjectNamed: cPath) == [], "round \(round): the C library's text is exactly its file's (nothing was written into it)")
+            function = dlsym(library, "staticcall_ctarget_times\(factor)")
+            StaticCallRuntime.update(_scale_storage, to: UInt(bitPattern: function))
+        }
         check(function != nil, "round \(round): dlsym")
-        StaticCallRuntime.update(_scale_storage, to: UInt(bitPattern: function))
         check(scale(2) == 2 * factor && sumOfScales(10) == 45 * factor, "round \(round): host sites call the C library's function")
         if StaticCalls.mode == .inline {
             check(sitesReach("scale(_:)", UInt64(UInt(bitPattern: function))), "round \(round): every host site calls the C library's function through a far-jump stub")
         }
+        let savedOnTheLibrary = StaticCallRuntime.callState(_scale_storage)
         let notesBefore = StaticCalls.report()["scale(_:)"]?.notes ?? []
         check(dlclose(library) == 0 && !isLoaded(cPath), "round \(round): dlclose unmapped the C library")
         let after = StaticCalls.report() // the first call into StaticCall since the unload
@@ -259,6 +281,10 @@ func pluginRounds() {
         check(notes.count == min(notesBefore.count + 1, 8) && notes != notesBefore && mentions(notes.last!, "unloaded"),
               "round \(round): the report says the key's target was unloaded (a new note: \(notes.last ?? "none"))")
         check(scale(2) == 6 && sumOfScales(10) == 135, "round \(round): the key is back on its default, never calling the unloaded function")
+        // A state saved while the key targeted the library, restored after the unload: refused, not called.
+        StaticCallRuntime.restore(_scale_storage, savedOnTheLibrary)
+        check(StaticCallRuntime.callState(_scale_storage) == .defaultBody && scale(2) == 6,
+              "round \(round): a saved state whose target was unloaded is refused on restore (\(StaticCallRuntime.callState(_scale_storage)))")
 
         let traps = cfaults_counted_traps()
         raise(SIGTRAP)

@@ -113,46 +113,87 @@ HIDDEN void cstaticcall_swift_report(void (*)(void *, const uint8_t *, size_t), 
 HIDDEN int cstaticcall_swift_mode(void);
 HIDDEN void cstaticcall_swift_image_unloading(const void *);
 HIDDEN void cstaticcall_swift_set_static_key_count(const void *, int64_t);
+HIDDEN void cstaticcall_swift_unbatched(void (*)(void *), void *);
 
 /* Why C: an image's records are handed over from its constructor, before Swift code may run. The list
-   lives in the copy that serves the process; it only grows while images load (their constructors run
-   one at a time, under the loader's lock) and shrinks when an unpinned image reports its unloading. */
+   lives in the copy that serves the process; it grows while images load (their constructors run one at
+   a time, under the loader's lock) and shrinks when an unpinned image reports its unloading. */
 struct key_records {
     const void *anchor;
     cstaticcall_key_record const *start, *stop;
 };
-static struct key_records record_lists[256];
-static size_t record_list_count;
+static struct key_records *record_lists;
+static size_t record_list_count, record_list_capacity;
 static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+static void lock_records(void) { pthread_mutex_lock(&record_lock); }
+static void unlock_records(void) { pthread_mutex_unlock(&record_lock); }
+static int first_object_contains(struct dl_phdr_info *info, size_t size, void *data);
 
 static void add_key_records(const void *anchor, cstaticcall_key_record const *start, cstaticcall_key_record const *stop) {
     if (start == NULL || stop <= start) return;
-    pthread_mutex_lock(&record_lock);
-    if (record_list_count < sizeof record_lists / sizeof record_lists[0])
+    lock_records();
+    if (record_list_count == record_list_capacity) {
+        size_t capacity = record_list_capacity < 16 ? 16 : 2 * record_list_capacity;
+        struct key_records *grown = realloc(record_lists, capacity * sizeof *grown);
+        if (grown != NULL) {
+            record_lists = grown;
+            record_list_capacity = capacity;
+        }
+    }
+    /* Out of memory: this image's keys register at their first call, as without records. */
+    if (record_list_count < record_list_capacity)
         record_lists[record_list_count++] = (struct key_records){anchor, start, stop};
-    pthread_mutex_unlock(&record_lock);
+    unlock_records();
 }
 
 void cstaticcall_forget_key_records(const void *anchor) {
-    pthread_mutex_lock(&record_lock);
+    lock_records();
     size_t kept = 0;
     for (size_t i = 0; i < record_list_count; i++)
         if (record_lists[i].anchor != anchor) record_lists[kept++] = record_lists[i];
     record_list_count = kept;
-    pthread_mutex_unlock(&record_lock);
+    unlock_records();
+}
+
+static int still_listed(struct key_records entry) {
+    int found = 0;
+    lock_records();
+    for (size_t i = 0; i < record_list_count && !found; i++)
+        found = record_lists[i].anchor == entry.anchor && record_lists[i].start == entry.start && record_lists[i].stop == entry.stop;
+    unlock_records();
+    return found;
 }
 
 void cstaticcall_each_key_record(void (*each)(void *, cstaticcall_key_record), void *context) {
-    /* A copy of the list, so that a record may register its key (which may load nothing, but takes the
-       runtime's locks) without this lock held. */
-    struct key_records copy[sizeof record_lists / sizeof record_lists[0]];
-    pthread_mutex_lock(&record_lock);
+    /* A copy of the list, so that no lock of ours is held while a record registers its key. */
+    lock_records();
     size_t n = record_list_count;
-    memcpy(copy, record_lists, n * sizeof copy[0]);
-    pthread_mutex_unlock(&record_lock);
-    for (size_t i = 0; i < n; i++)
+    struct key_records *copy = n == 0 ? NULL : malloc(n * sizeof *copy);
+    if (copy != NULL) memcpy(copy, record_lists, n * sizeof *copy);
+    unlock_records();
+    if (copy == NULL) return;
+    for (size_t i = 0; i < n; i++) {
+        /* An image other than the main program is held open while its records run, so that a dlclose
+           on another thread cannot unmap it meanwhile. dlopen(RTLD_NOLOAD) also waits for a dlopen in
+           progress on another thread (the loader's lock is held across it, constructors included), so
+           an image whose constructor has handed over its records but whose loading has not finished is
+           complete by the time its records run; NULL means it is gone (or its dlopen failed). */
+        void *handle = NULL;
+        if (dl_iterate_phdr(first_object_contains, (void *)copy[i].anchor) != 2) {
+            Dl_info info;
+            if (dladdr(copy[i].anchor, &info) == 0 || info.dli_fname == NULL) continue;
+            handle = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+            if (handle == NULL) continue;
+            if (!still_listed(copy[i])) { /* unloaded, and another image loaded at its address */
+                dlclose(handle);
+                continue;
+            }
+        }
         for (cstaticcall_key_record const *r = copy[i].start; r < copy[i].stop; r++)
             if (*r != NULL) each(context, *r);
+        if (handle != NULL) dlclose(handle);
+    }
+    free(copy);
 }
 
 /* The linker defines these for the section the macros' records go to (its name is a C identifier);
@@ -185,6 +226,7 @@ static const cstaticcall_runtime_v1 own_runtime = {
     .image_unloading = cstaticcall_swift_image_unloading,
     .set_static_key_count = cstaticcall_swift_set_static_key_count,
     .add_key_records = add_key_records,
+    .unbatched = cstaticcall_swift_unbatched,
 };
 
 const cstaticcall_runtime_v1 *cstaticcall_own_runtime(void) { return &own_runtime; }
@@ -235,6 +277,8 @@ __attribute__((constructor)) static void claim_at_load(void) {
         && winner->add_key_records != NULL)
         keeper = winner;
     keeper->add_key_records(&cstaticcall_anchor_byte, __start_staticcall_keys, __stop_staticcall_keys);
+    /* The record list's lock must be free in a child (a fork while another thread copies the list). */
+    pthread_atfork(lock_records, unlock_records, unlock_records);
     int in_main = dl_iterate_phdr(first_object_contains, (void *)&cstaticcall_anchor_byte) == 2;
     permanent = in_main || cstaticcall_pin_image(&cstaticcall_anchor_byte) == 0;
 }

@@ -122,7 +122,8 @@ public enum StaticCallRuntime {
         }
     }
 
-    /// `$f.restore(_:)`: gives the key back `state` exactly. The key must be registered.
+    /// `$f.restore(_:)`: gives the key back `state` exactly. Does nothing for a key not registered (the
+    /// generated `restore` registers it first).
     public static func restore(_ storage: borrowing StaticCallStorage, _ state: StaticCallState) {
         withUnsafePointer(to: storage) { p in
             guard let d = ProcessRuntime.defaultTarget(of: p) else { return }
@@ -170,9 +171,17 @@ public enum StaticCallRuntime {
         }
     }
 
-    /// `$flag.restore(_:)`: gives the static key back its count exactly. The key must be registered.
+    /// `$flag.restore(_:)`: gives the static key back its count exactly. The key must be registered (the
+    /// generated `restore` registers it first).
     public static func restoreStaticKey(_ storage: borrowing StaticCallStorage, _ state: StaticKeyState) {
         withUnsafePointer(to: storage) { ProcessRuntime.setStaticKeyCount($0, state.count) }
+    }
+
+    /// Runs `body` with the calling thread's updates applied at once, even inside `StaticCalls.batch`:
+    /// what scoped overrides (`withTarget`, `withValue`, test traits) use, so that an override is in
+    /// effect while its scope runs and gone when the scope ends.
+    public static func applyingAtOnce(_ body: () -> Void) {
+        ProcessRuntime.unbatched(body)
     }
 
     /// The key's identity within the process: the address of its storage.
@@ -180,9 +189,12 @@ public enum StaticCallRuntime {
         withUnsafePointer(to: storage) { UInt(bitPattern: $0) }
     }
 
-    /// The state `update(to: target)` gives a key (see there), without changing it.
-    public static func state(targeting target: UInt, trampoline: UInt, capabilities: StaticCallCapabilities) -> StaticCallState {
+    /// The state `update(to: target)` gives a key (see there), without changing it. The key's own
+    /// trampoline stands for no change: the key's current state.
+    public static func state(_ storage: borrowing StaticCallStorage, targeting target: UInt, trampoline: UInt,
+                             capabilities: StaticCallCapabilities) -> StaticCallState {
         let t = UInt64(target)
+        if target == trampoline { return callState(storage) }
         if capabilities.canDisable, target == cstaticcall_disabled_target_address() { return StaticCallState(.disabled) }
         if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) {
             return StaticCallState(.constant(bits, width: width.rawValue))

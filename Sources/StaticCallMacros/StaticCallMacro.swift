@@ -205,7 +205,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         // every key up front through these (the kernel's __start_static_call_sites).
         let record = m.peer("Record")
         decls.append("""
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private \(raw: s)let \(raw: record): @convention(c) () -> Void = { \(raw: qualifier)\(raw: register)() }
             #endif
@@ -215,7 +215,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.register(
                     \(raw: storage), name: "\(raw: m.displayName)",
-                    trampoline: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: trampoline)(\(raw: args)) }),
+                    trampoline: \(raw: qualifier)\(raw: keyType).trampolineAddress(),
                     defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: m.labelledArguments)) }),
                     capabilities: \(raw: capabilities))
             }
@@ -238,7 +238,8 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             /// Identifies the key within the process (the address of its storage).
             \(memberAccess)var _storageAddress: UInt { StaticCallRuntime.identity(\(storage)) }
 
-            private static func trampolineAddress() -> UInt {
+            /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+            fileprivate static func trampolineAddress() -> UInt {
                 \(address)({ \(m.closureHead)\(t)\(qualifier)\(trampoline)(\(args)) })
             }
 
@@ -279,17 +280,18 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
 
             /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
             \(memberAccess)func state(targeting target: Function) -> StaticCallState {
-                StaticCallRuntime.state(targeting: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                StaticCallRuntime.state(\(storage), targeting: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
             }
 
             /// Runs `body` with every call of `\(m.displayName)` going to `target`, then gives the key back
             /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-            /// process-wide: every thread sees the override while it lasts.
+            /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+            /// the override is in effect at once and gone when `body` returns.
             @discardableResult
             \(memberAccess)func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                 let saved = state
-                update(target)
-                defer { restore(saved) }
+                StaticCallRuntime.applyingAtOnce { update(target) }
+                defer { StaticCallRuntime.applyingAtOnce { restore(saved) } }
                 return try body()
             }
 
@@ -298,8 +300,8 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             \(memberAccess)func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                              _ body: () async throws -> R) async rethrows -> R {
                 let saved = state
-                update(target)
-                defer { restore(saved) }
+                StaticCallRuntime.applyingAtOnce { update(target) }
+                defer { StaticCallRuntime.applyingAtOnce { restore(saved) } }
                 return try await body()
             }
 

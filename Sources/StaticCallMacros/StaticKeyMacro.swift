@@ -119,7 +119,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             "\(raw: peerAccess)\(raw: s)let \(raw: storage) = StaticCallStorage()",
             // A registration record in the image's `staticcall_keys` section (see @StaticCall).
             """
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private \(raw: s)let \(raw: m.peer("Record")): @convention(c) () -> Void = { \(raw: q)\(raw: register)() }
             #endif
@@ -191,8 +191,8 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
                 @discardableResult
                 \(raw: memberAccess)func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
-                    defer { restore(saved) }
+                    StaticCallRuntime.applyingAtOnce { restore(StaticKeyState(value)) }
+                    defer { StaticCallRuntime.applyingAtOnce { restore(saved) } }
                     return try body()
                 }
 
@@ -201,8 +201,8 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
                 \(raw: memberAccess)func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                   _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
-                    defer { restore(saved) }
+                    StaticCallRuntime.applyingAtOnce { restore(StaticKeyState(value)) }
+                    defer { StaticCallRuntime.applyingAtOnce { restore(saved) } }
                     return try await body()
                 }
 

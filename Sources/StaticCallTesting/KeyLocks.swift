@@ -1,50 +1,80 @@
 import Synchronization
+import Testing
 
 /// Serializes the tests that override the same key: process-global state cannot be task-local, so two
 /// tests overriding `checksum` at once would see each other's fake. Tests overriding different keys
-/// still run in parallel. An async lock per key (waiters resume in arrival order).
+/// still run in parallel.
+///
+/// A lock is a key *within a scope*: the tests of a suite that itself overrides `checksum` lock
+/// (`checksum`, that suite's override) against each other, not against the suite, which holds
+/// (`checksum`, top level) for as long as it runs. A test takes all its locks at once, or waits without
+/// holding any (so two tests wanting the same keys in another order cannot each hold one and wait for
+/// the other); waiters are served in arrival order whenever all they want is free.
 final class KeyLocks: Sendable {
     static let shared = KeyLocks()
 
-    /// Held keys, each with the continuations of the tests waiting for it.
-    private let held = Mutex<[UInt: [CheckedContinuation<Void, Never>]]>([:])
+    struct Lock: Hashable, Sendable {
+        /// The key's identity (its storage address).
+        let key: UInt
+        /// The scope that already holds the key around this one (0: none, the top level).
+        let scope: UInt64
+    }
 
-    /// Takes every key in `ids` (in address order, so that two tests wanting the same keys cannot each
-    /// hold one and wait for the other).
-    func acquire(_ ids: [UInt]) async {
-        for id in Set(ids).sorted() {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let free = held.withLock { held -> Bool in
-                    guard held[id] != nil else {
-                        held[id] = []
-                        return true
-                    }
-                    held[id]!.append(c)
-                    return false
+    private struct State: ~Copyable {
+        var held: Set<Lock> = []
+        var waiting: [(wants: Set<Lock>, resume: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Takes every lock in `locks` at once.
+    func acquire(_ locks: Set<Lock>) async {
+        guard !locks.isEmpty else { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let free = state.withLock { s -> Bool in
+                if s.waiting.isEmpty && s.held.isDisjoint(with: locks) {
+                    s.held.formUnion(locks)
+                    return true
                 }
-                if free { c.resume() }
+                s.waiting.append((locks, c))
+                return false
             }
+            if free { c.resume() }
         }
     }
 
-    /// Gives the keys back (each to its next waiter, if any).
-    func release(_ ids: [UInt]) {
-        for id in Set(ids) {
-            let next = held.withLock { held -> CheckedContinuation<Void, Never>? in
-                guard var waiters = held[id], !waiters.isEmpty else {
-                    held[id] = nil
-                    return nil
+    /// Gives the locks back, and wakes every waiter that can now take all of its locks.
+    func release(_ locks: Set<Lock>) {
+        guard !locks.isEmpty else { return }
+        let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.held.subtract(locks)
+            var woken: [CheckedContinuation<Void, Never>] = []
+            var blocked: Set<Lock> = [] // what earlier waiters still wait for: later ones do not overtake them
+            s.waiting.removeAll { waiter in
+                guard waiter.wants.isDisjoint(with: s.held), waiter.wants.isDisjoint(with: blocked) else {
+                    blocked.formUnion(waiter.wants)
+                    return false
                 }
-                let first = waiters.removeFirst()
-                held[id] = waiters
-                return first
+                s.held.formUnion(waiter.wants)
+                woken.append(waiter.resume)
+                return true
             }
-            next?.resume()
+            return woken
         }
+        for c in woken { c.resume() }
     }
 }
 
-/// The keys the current task holds (an override nested in another of the same test takes none again).
-enum HeldKeys {
-    @TaskLocal static var ids: Set<UInt> = []
+/// The overrides around the current task: for each key, the scope that holds it (a suite's override,
+/// say), so that an override inside it locks within that scope.
+enum OverrideScopes {
+    struct Holder: Sendable {
+        let scope: UInt64
+        let test: Test.ID
+    }
+
+    @TaskLocal static var holding: [UInt: Holder] = [:]
+
+    private static let next = Atomic<UInt64>(1)
+    static func newScope() -> UInt64 { next.wrappingAdd(1, ordering: .relaxed).newValue }
 }

@@ -34,22 +34,33 @@ public struct StaticCallOverride: TestTrait, SuiteTrait, TestScoping {
 
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {
-        // The first override of a test takes every key its test overrides at once (in address order).
-        let mine = HeldKeys.ids
-        let wanted = Set(test.traits.compactMap { ($0 as? StaticCallOverride)?.keyID } + [keyID]).subtracting(mine)
-        await KeyLocks.shared.acquire(Array(wanted))
-        defer { KeyLocks.shared.release(Array(wanted)) }
-        try await HeldKeys.$ids.withValue(mine.union(wanted)) {
-            let end = begin()
-            var found: String?
-            defer {
-                found = end()
-                if let found {
-                    Issue.record(Comment(rawValue: "\(keyName) was changed while \(test.name) overrode it (\(describeOverride)); found \(found) at the end: this test or one running beside it updates the key without the .staticCall trait. Its state from before the test was restored."))
-                }
-            }
-            try await function()
+        let around = OverrideScopes.holding
+        if around[keyID]?.test == test.id { // taken, with this test's other keys, by its first override
+            return try await overriding(test, function)
         }
+        // The first override of a test (or suite) takes the locks of every key it overrides at once,
+        // each within the scope that holds that key around it, if any.
+        let keys = Set(test.traits.compactMap { ($0 as? StaticCallOverride)?.keyID } + [keyID])
+            .filter { around[$0]?.test != test.id }
+        let locks = Set(keys.map { KeyLocks.Lock(key: $0, scope: around[$0]?.scope ?? 0) })
+        await KeyLocks.shared.acquire(locks)
+        defer { KeyLocks.shared.release(locks) }
+        var inside = around
+        let scope = OverrideScopes.newScope()
+        for key in keys { inside[key] = OverrideScopes.Holder(scope: scope, test: test.id) }
+        try await OverrideScopes.$holding.withValue(inside) {
+            try await overriding(test, function)
+        }
+    }
+
+    private func overriding(_ test: Test, _ function: @Sendable () async throws -> Void) async throws {
+        let end = begin()
+        defer {
+            if let found = end() {
+                Issue.record(Comment(rawValue: "\(keyName) was changed while \(test.name) overrode it (\(describeOverride)); found \(found) at the end: this test or one running beside it updates the key without the .staticCall trait. Its state from before the test was restored."))
+            }
+        }
+        try await function()
     }
 }
 

@@ -59,7 +59,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_scale: @convention(c) () -> Void = {
                 _staticcallRegister_scale()
@@ -70,9 +70,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_scale() {
                 StaticCallRuntime.register(
                     _staticcallStorage_scale, name: "scale(_:)",
-                    trampoline: _staticcallAddress_scale({ a0 in
-                            _staticcallTrampoline_scale(a0)
-                        }),
+                    trampoline: _staticcallKey_scale.trampolineAddress(),
                     defaultTarget: _staticcallAddress_scale({ a0 in
                             _staticcallDefault_scale(a0)
                         }),
@@ -103,7 +101,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_scale)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_scale({ a0 in
                             _staticcallTrampoline_scale(a0)
                         })
@@ -148,18 +147,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_scale, targeting: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `scale(_:)` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -169,9 +173,13 @@ struct StaticCallExpansionTests {
                 func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -254,7 +262,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_onPacket: @convention(c) () -> Void = {
                 _staticcallRegister_onPacket()
@@ -265,9 +273,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_onPacket() {
                 StaticCallRuntime.register(
                     _staticcallStorage_onPacket, name: "onPacket(_:label:)",
-                    trampoline: _staticcallAddress_onPacket({ a0, a1 in
-                            _staticcallTrampoline_onPacket(&a0, a1)
-                        }),
+                    trampoline: _staticcallKey_onPacket.trampolineAddress(),
                     defaultTarget: _staticcallAddress_onPacket({ a0, a1 in
                             _staticcallDefault_onPacket(&a0, label: a1)
                         }),
@@ -298,7 +304,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_onPacket)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_onPacket({ a0, a1 in
                             _staticcallTrampoline_onPacket(&a0, a1)
                         })
@@ -343,18 +350,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_onPacket, targeting: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `onPacket(_:label:)` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -364,9 +376,13 @@ struct StaticCallExpansionTests {
                 func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -456,7 +472,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_tracing: @convention(c) () -> Void = {
                 _staticcallRegister_tracing()
@@ -467,9 +483,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_tracing() {
                 StaticCallRuntime.register(
                     _staticcallStorage_tracing, name: "tracing()",
-                    trampoline: _staticcallAddress_tracing({
-                            _staticcallTrampoline_tracing()
-                        }),
+                    trampoline: _staticcallKey_tracing.trampolineAddress(),
                     defaultTarget: _staticcallAddress_tracing({
                             _staticcallDefault_tracing()
                         }),
@@ -500,7 +514,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_tracing)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_tracing({
                             _staticcallTrampoline_tracing()
                         })
@@ -545,18 +560,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 public func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_tracing, targeting: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `tracing()` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 public func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -566,9 +586,13 @@ struct StaticCallExpansionTests {
                 public func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -651,7 +675,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_parse: @convention(c) () -> Void = {
                 _staticcallRegister_parse()
@@ -662,9 +686,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_parse() {
                 StaticCallRuntime.register(
                     _staticcallStorage_parse, name: "parse(_:)",
-                    trampoline: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
-                            try _staticcallTrampoline_parse(a0)
-                        }),
+                    trampoline: _staticcallKey_parse.trampolineAddress(),
                     defaultTarget: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallDefault_parse(a0)
                         }),
@@ -695,7 +717,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_parse)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallTrampoline_parse(a0)
                         })
@@ -740,18 +763,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_parse, targeting: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `parse(_:)` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -761,9 +789,13 @@ struct StaticCallExpansionTests {
                 func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -841,7 +873,7 @@ struct StaticCallExpansionTests {
                     unsafeBitCast(f, to: UInt.self)
                 }
 
-                #if compiler(>=6.3)
+                #if compiler(>=6.3) && os(Linux)
                 @section("staticcall_keys") @used
                 private static let _staticcallRecord_encode: @convention(c) () -> Void = {
                     Codec._staticcallRegister_encode()
@@ -852,9 +884,7 @@ struct StaticCallExpansionTests {
                 static func _staticcallRegister_encode() {
                     StaticCallRuntime.register(
                         _staticcallStorage_encode, name: "encode(_:)",
-                        trampoline: _staticcallAddress_encode({ a0 in
-                                Codec._staticcallTrampoline_encode(a0)
-                            }),
+                        trampoline: Codec._staticcallKey_encode.trampolineAddress(),
                         defaultTarget: _staticcallAddress_encode({ a0 in
                                 Codec._staticcallDefault_encode(a0)
                             }),
@@ -885,7 +915,8 @@ struct StaticCallExpansionTests {
                         StaticCallRuntime.identity(_staticcallStorage_encode)
                     }
 
-                    private static func trampolineAddress() -> UInt {
+                    /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                    fileprivate static func trampolineAddress() -> UInt {
                         _staticcallAddress_encode({ a0 in
                                 Codec._staticcallTrampoline_encode(a0)
                             })
@@ -930,18 +961,23 @@ struct StaticCallExpansionTests {
 
                     /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                     func state(targeting target: Function) -> StaticCallState {
-                        StaticCallRuntime.state(targeting: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.state(_staticcallStorage_encode, targeting: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// Runs `body` with every call of `encode(_:)` going to `target`, then gives the key back
                     /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                    /// process-wide: every thread sees the override while it lasts.
+                    /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                    /// the override is in effect at once and gone when `body` returns.
                     @discardableResult
                     func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                         let saved = state
-                        update(target)
+                        StaticCallRuntime.applyingAtOnce {
+                            update(target)
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try body()
                     }
@@ -951,9 +987,13 @@ struct StaticCallExpansionTests {
                     func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                      _ body: () async throws -> R) async rethrows -> R {
                         let saved = state
-                        update(target)
+                        StaticCallRuntime.applyingAtOnce {
+                            update(target)
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try await body()
                     }
@@ -1037,7 +1077,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_allocate: @convention(c) () -> Void = {
                 _staticcallRegister_allocate()
@@ -1048,9 +1088,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_allocate() {
                 StaticCallRuntime.register(
                     _staticcallStorage_allocate, name: "allocate(_:)",
-                    trampoline: _staticcallAddress_allocate({ a0 in
-                            _staticcallTrampoline_allocate(a0)
-                        }),
+                    trampoline: _staticcallKey_allocate.trampolineAddress(),
                     defaultTarget: _staticcallAddress_allocate({ a0 in
                             _staticcallDefault_allocate(a0)
                         }),
@@ -1081,7 +1119,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_allocate)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_allocate({ a0 in
                             _staticcallTrampoline_allocate(a0)
                         })
@@ -1126,18 +1165,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 internal func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_allocate, targeting: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `allocate(_:)` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 internal func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -1147,9 +1191,13 @@ struct StaticCallExpansionTests {
                 internal func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -1253,7 +1301,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_fetch: @convention(c) () -> Void = {
                 _staticcallRegister_fetch()
@@ -1264,9 +1312,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_fetch() {
                 StaticCallRuntime.register(
                     _staticcallStorage_fetch, name: "fetch()",
-                    trampoline: _staticcallAddress_fetch({
-                            _staticcallTrampoline_fetch()
-                        }),
+                    trampoline: _staticcallKey_fetch.trampolineAddress(),
                     defaultTarget: _staticcallAddress_fetch({
                             _staticcallDefault_fetch()
                         }),
@@ -1297,7 +1343,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_fetch)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_fetch({
                             _staticcallTrampoline_fetch()
                         })
@@ -1342,18 +1389,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_fetch, targeting: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `fetch()` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -1363,9 +1415,13 @@ struct StaticCallExpansionTests {
                 func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -1468,7 +1524,7 @@ struct StaticCallExpansionTests {
                     unsafeBitCast(f, to: UInt.self)
                 }
 
-                #if compiler(>=6.3)
+                #if compiler(>=6.3) && os(Linux)
                 @section("staticcall_keys") @used
                 private static let _staticcallRecord_stage: @convention(c) () -> Void = {
                     Self._staticcallRegister_stage()
@@ -1479,9 +1535,7 @@ struct StaticCallExpansionTests {
                 static func _staticcallRegister_stage() {
                     StaticCallRuntime.register(
                         _staticcallStorage_stage, name: "stage(_:)",
-                        trampoline: _staticcallAddress_stage({ a0 in
-                                Self._staticcallTrampoline_stage(a0)
-                            }),
+                        trampoline: Self._staticcallKey_stage.trampolineAddress(),
                         defaultTarget: _staticcallAddress_stage({ a0 in
                                 Self._staticcallDefault_stage(a0)
                             }),
@@ -1512,7 +1566,8 @@ struct StaticCallExpansionTests {
                         StaticCallRuntime.identity(_staticcallStorage_stage)
                     }
 
-                    private static func trampolineAddress() -> UInt {
+                    /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                    fileprivate static func trampolineAddress() -> UInt {
                         _staticcallAddress_stage({ a0 in
                                 Self._staticcallTrampoline_stage(a0)
                             })
@@ -1557,18 +1612,23 @@ struct StaticCallExpansionTests {
 
                     /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                     func state(targeting target: Function) -> StaticCallState {
-                        StaticCallRuntime.state(targeting: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.state(_staticcallStorage_stage, targeting: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// Runs `body` with every call of `stage(_:)` going to `target`, then gives the key back
                     /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                    /// process-wide: every thread sees the override while it lasts.
+                    /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                    /// the override is in effect at once and gone when `body` returns.
                     @discardableResult
                     func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                         let saved = state
-                        update(target)
+                        StaticCallRuntime.applyingAtOnce {
+                            update(target)
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try body()
                     }
@@ -1578,9 +1638,13 @@ struct StaticCallExpansionTests {
                     func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                      _ body: () async throws -> R) async rethrows -> R {
                         let saved = state
-                        update(target)
+                        StaticCallRuntime.applyingAtOnce {
+                            update(target)
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try await body()
                     }
@@ -1677,7 +1741,7 @@ struct StaticCallExpansionTests {
                 unsafeBitCast(f, to: UInt.self)
             }
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _staticcallRecord_makeSequence: @convention(c) () -> Void = {
                 _staticcallRegister_makeSequence()
@@ -1688,9 +1752,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_makeSequence() {
                 StaticCallRuntime.register(
                     _staticcallStorage_makeSequence, name: "makeSequence()",
-                    trampoline: _staticcallAddress_makeSequence({
-                            _staticcallTrampoline_makeSequence()
-                        }),
+                    trampoline: _staticcallKey_makeSequence.trampolineAddress(),
                     defaultTarget: _staticcallAddress_makeSequence({
                             _staticcallDefault_makeSequence()
                         }),
@@ -1721,7 +1783,8 @@ struct StaticCallExpansionTests {
                     StaticCallRuntime.identity(_staticcallStorage_makeSequence)
                 }
 
-                private static func trampolineAddress() -> UInt {
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
                     _staticcallAddress_makeSequence({
                             _staticcallTrampoline_makeSequence()
                         })
@@ -1766,18 +1829,23 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(targeting: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_makeSequence, targeting: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `makeSequence()` going to `target`, then gives the key back
                 /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
-                /// process-wide: every thread sees the override while it lasts.
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
                 @discardableResult
                 func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -1787,9 +1855,13 @@ struct StaticCallExpansionTests {
                 func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
                                                  _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    update(target)
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -1934,7 +2006,7 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_tracingEnabled = StaticCallStorage()
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _statickeyRecord_tracingEnabled: @convention(c) () -> Void = {
                 _statickeyRegister_tracingEnabled()
@@ -2020,9 +2092,13 @@ struct StaticKeyMacroTests {
                 @discardableResult
                 public func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -2032,9 +2108,13 @@ struct StaticKeyMacroTests {
                 public func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                   _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -2111,7 +2191,7 @@ struct StaticKeyMacroTests {
 
                 static let _statickeyStorage_verbose = StaticCallStorage()
 
-                #if compiler(>=6.3)
+                #if compiler(>=6.3) && os(Linux)
                 @section("staticcall_keys") @used
                 private static let _statickeyRecord_verbose: @convention(c) () -> Void = {
                     Log._statickeyRegister_verbose()
@@ -2197,9 +2277,13 @@ struct StaticKeyMacroTests {
                     @discardableResult
                     func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                         let saved = state
-                        restore(StaticKeyState(value))
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(StaticKeyState(value))
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try body()
                     }
@@ -2209,9 +2293,13 @@ struct StaticKeyMacroTests {
                     func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                       _ body: () async throws -> R) async rethrows -> R {
                         let saved = state
-                        restore(StaticKeyState(value))
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(StaticKeyState(value))
+                        }
                         defer {
-                            restore(saved)
+                            StaticCallRuntime.applyingAtOnce {
+                                restore(saved)
+                            }
                         }
                         return try await body()
                     }
@@ -2299,7 +2387,7 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_flag = StaticCallStorage()
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _statickeyRecord_flag: @convention(c) () -> Void = {
                 _statickeyRegister_flag()
@@ -2385,9 +2473,13 @@ struct StaticKeyMacroTests {
                 @discardableResult
                 func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -2397,9 +2489,13 @@ struct StaticKeyMacroTests {
                 func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                   _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -2486,7 +2582,7 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_level = StaticCallStorage()
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _statickeyRecord_level: @convention(c) () -> Void = {
                 _statickeyRegister_level()
@@ -2572,9 +2668,13 @@ struct StaticKeyMacroTests {
                 @discardableResult
                 func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -2584,9 +2684,13 @@ struct StaticKeyMacroTests {
                 func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                   _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }
@@ -2689,7 +2793,7 @@ struct StaticKeyMacroTests {
 
             let _statickeyStorage_flag = StaticCallStorage()
 
-            #if compiler(>=6.3)
+            #if compiler(>=6.3) && os(Linux)
             @section("staticcall_keys") @used
             private let _statickeyRecord_flag: @convention(c) () -> Void = {
                 _statickeyRegister_flag()
@@ -2775,9 +2879,13 @@ struct StaticKeyMacroTests {
                 @discardableResult
                 func withValue<R, E: Error>(_ value: Bool, _ body: () throws(E) -> R) throws(E) -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try body()
                 }
@@ -2787,9 +2895,13 @@ struct StaticKeyMacroTests {
                 func withValue<R>(_ value: Bool, isolation: isolated (any Actor)? = #isolation,
                                                   _ body: () async throws -> R) async rethrows -> R {
                     let saved = state
-                    restore(StaticKeyState(value))
+                    StaticCallRuntime.applyingAtOnce {
+                        restore(StaticKeyState(value))
+                    }
                     defer {
-                        restore(saved)
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
                     }
                     return try await body()
                 }

@@ -1,3 +1,4 @@
+import CStaticCall
 import Foundation
 @testable import StaticCall
 import MacroLib
@@ -89,12 +90,35 @@ struct KeyStateSuites {
             $stateHook.reset()
         }
 
-        @Test func aTargetInNoLoadedObjectIsRefusedNotCalled() {
+        @Test func aKeyCannotBeMadeToCallItself() {
+            // The key's thunk of its trampoline (what `target` hands out while the key holds a constant
+            // no function could be made for): as a target, every call would recurse. Refused.
             $stateScale.update { $0 &+ 2 }
-            // A state whose target is not code of any loaded object (as after its image was unloaded).
-            $stateScale.restore(StaticCallState(.target(0x10)))
+            let thunk = _staticcallKey_stateScale.trampolineAddress()
+            $stateScale.restore(StaticCallState(.target(UInt64(thunk))))
             #expect(stateScale(1) == 3)
+            $stateScale.update(to: unsafeBitCast(thunk, to: _staticcallKey_stateScale.Function?.self)!)
+            #expect(stateScale(1) == 3)
+            #expect($stateScale.state(targeting: unsafeBitCast(thunk, to: _staticcallKey_stateScale.Function?.self)!) == $stateScale.state)
             $stateScale.reset()
+        }
+
+        @Test func scopedOverridesInsideABatchApplyAtOnce() {
+            $stateScale.update { $0 &+ 1 }
+            StaticCalls.batch {
+                $stateScale.withTarget({ $0 &* 10 }) { #expect(stateScale(2) == 20) }
+                #expect(stateScale(2) == 3)
+                $stateFlag.withValue(true) { #expect(stateFlag) }
+                $stateScale.update(returning: 4) // queued: applied when the batch returns
+                #expect(stateScale(2) == 3)
+            }
+            #expect(stateScale(2) == 4 && !stateFlag)
+            $stateScale.reset()
+        }
+
+        @Test func everyKeyOfThisImageLeftARecord() {
+            // The test binary's macro keys (this file's, MacroShapes.swift's, MacroLib's): at least these.
+            #expect(cstaticcall_own_key_record_count() >= 12)
         }
 
         @Test func withTargetRestoresOnReturnAndOnThrow() throws {
@@ -238,13 +262,50 @@ struct TraitTests {
 struct TraitRestoresTests {
     @Test func stateBeforeAndAfterAnOverriddenTest() async throws {
         // Runs the trait's scope by hand around a body, as Swift Testing does.
-        $traitLimit.update(returning: 3)
-        let trait: StaticCallOverride = .staticCall($traitLimit) { 99 }
+        $traitRestored.update(returning: 3)
+        let trait: StaticCallOverride = .staticCall($traitRestored) { 99 }
         let test = try #require(Test.current)
         try await trait.provideScope(for: test, testCase: nil) {
-            #expect(traitLimit() == 99)
+            #expect(traitRestored() == 99)
         }
-        #expect(traitLimit() == 3)
-        $traitLimit.reset()
+        #expect(traitRestored() == 3)
+        $traitRestored.reset()
+    }
+}
+
+// A suite that overrides a key for all its tests; two of its tests override it again, differently:
+// they run one after the other, each sees its own, and the suite's override comes back after each.
+@Suite(.staticCall($traitLimit) { 7 })
+struct SuiteOverrideTests {
+    @Test func seesTheSuitesOverride() { #expect(traitLimit() == 7) }
+
+    @Test(.staticCall($traitLimit) { 8 })
+    func overridesItAgain() async {
+        for _ in 0..<100 { #expect(traitLimit() == 8); await Task.yield() }
+    }
+
+    @Test(.staticCall($traitLimit) { 9 })
+    func overridesItAgainDifferently() async {
+        for _ in 0..<100 { #expect(traitLimit() == 9); await Task.yield() }
+    }
+}
+
+@Suite("The trait's leak check")
+struct TraitLeakCheckTests {
+    // The outer trait holds the key's lock (so the change below races no other test); the scope run by
+    // hand inside it is this test's own.
+    @Test(.staticKey($traitFlag, false))
+    func aKeyChangedDuringAnOverrideIsReportedAndRestored() async throws {
+        let trait: StaticCallOverride = .staticKey($traitFlag, true)
+        let test = try #require(Test.current)
+        try await withKnownIssue {
+            try await trait.provideScope(for: test, testCase: nil) {
+                #expect(traitFlag)
+                traitFlag = false // as a test running beside it, without the trait, would
+            }
+        } matching: { issue in
+            issue.comments.contains { $0.rawValue.contains("traitFlag was changed while") }
+        }
+        #expect(!traitFlag && $traitFlag.state == StaticKeyState(false))
     }
 }

@@ -35,13 +35,13 @@ const void *cstaticcall_image_anchor(void);
 
 // MARK: - One runtime per process
 
-/// A key's state across copies (KeyState): kind 0 target (bits = address), 1 disabled, 2 constant
-/// (bits, width in bits).
 /// A key's registration record: the function that registers it. The `@StaticCall` and `@StaticKey`
 /// macros put one per key in the section `staticcall_keys` of the key's image (the analogue of the
 /// kernel's `__start_static_call_sites` list), so that patchAll() can register every key up front.
 typedef void (*cstaticcall_key_record)(void);
 
+/// A key's state across copies (KeyState): kind 0 target (bits = address), 1 disabled, 2 constant
+/// (bits, width in bits).
 typedef struct cstaticcall_state {
     uint32_t kind;
     uint32_t width;
@@ -92,6 +92,9 @@ typedef struct cstaticcall_runtime_v1 {
     /// Adds an image's key records (its `staticcall_keys` section) to the list that patchAll() registers:
     /// called from each image's constructor. Implemented in C (runs before any Swift code).
     void (*add_key_records)(const void *anchor, cstaticcall_key_record const *start, cstaticcall_key_record const *stop);
+    /// Runs `body(context)` with the calling thread's changes applied at once, even inside a batch
+    /// (scoped overrides: withTarget, withValue, test traits).
+    void (*unbatched)(void (*body)(void *context), void *context);
 } cstaticcall_runtime_v1;
 
 #define CSTATICCALL_RUNTIME_ABI 1

@@ -168,6 +168,21 @@ enum ProcessRuntime {
         }
     }
 
+    static func unbatched(_ body: () -> Void) {
+        switch server {
+        case .local:
+            Runtime.shared.unbatched(body)
+        case let .remote(table):
+            withoutActuallyEscaping(body) { run in
+                let box = Callback(run)
+                withExtendedLifetime(box) {
+                    table.pointee.unbatched({ context in Unmanaged<Callback>.fromOpaque(context!).takeUnretainedValue().run() },
+                                            Unmanaged.passUnretained(box).toOpaque())
+                }
+            }
+        }
+    }
+
     static func patchAll() throws(StaticCallError) {
         switch server {
         case .local: try Runtime.shared.patchAll()

@@ -13,7 +13,8 @@ struct Capability {
     var writer: String?
 }
 
-/// The registry and the patcher. Every method runs under `lock`; calls through trampolines never do.
+/// The registry and the patcher. Every method does its work under `lock` (a batch's closure and the
+/// calls of key records run outside it); calls through trampolines never take it.
 final class Runtime: @unchecked Sendable {
     static let shared = Runtime()
 
@@ -39,8 +40,15 @@ final class Runtime: @unchecked Sendable {
     /// closure runs, so the closure may wait for other threads that update keys.
     private var batching: [UInt: Int] = [:]
     private var pending: [UInt: [PendingChange]] = [:]
-    /// While > 0, scheduled keys are not flushed (a batch being applied, keys registered up front).
+    /// While > 0, scheduled keys are not flushed (while a finished batch's changes are applied).
     private var flushHeld = 0
+    /// Threads running a scoped override (`withTarget`, `withValue`, a test trait) inside a batch: their
+    /// changes apply at once, not when the batch ends (which would be after the scope ended).
+    private var unbatched: [UInt: Int] = [:]
+    /// The executable ranges of the objects unloaded so far (the last `unloadedKept`): a target in one
+    /// of them (a state saved before the unload, restored after) would call unmapped code.
+    private var unloadedText: [Range<UInt64>] = []
+    private static let unloadedKept = 64
     private var dirty: [UInt] = []
     private var siteOwners: [UInt64: UInt] = [:]
     /// followForwarders() results, by target (see there).
@@ -129,6 +137,12 @@ final class Runtime: @unchecked Sendable {
     private func resetAfterFork() {
         pid = getpid()
         transaction.resetAfterFork()
+        // Only the forking thread exists in the child: batches other threads had open are gone with
+        // them (a new thread may get the same pthread_t and must not inherit their queues).
+        let me = UInt(pthread_self())
+        batching = batching.filter { $0.key == me }
+        pending = pending.filter { $0.key == me }
+        unbatched = unbatched.filter { $0.key == me }
     }
 
     /// Runs `body` under the update lock as the runtime's own work, with the loader's list locked (no
@@ -146,6 +160,7 @@ final class Runtime: @unchecked Sendable {
             busyThread.store(0, ordering: .relaxed)
             lock.unlock()
         }
+        if getpid() != pid { resetAfterFork() } // a child made by a raw fork, clone or _Fork()
         return Loader.withLock {
             refreshObjects()
             return body()
@@ -197,6 +212,11 @@ final class Runtime: @unchecked Sendable {
     /// unloaded and loaded again), with its sites; sends keys whose target was in `gone` back to their
     /// default target, with a note in the report; patches what changed.
     private func forget(gone: [LoadedObjectInfo]) {
+        for object in gone {
+            unloadedText += object.programHeaders.filter { $0.type == ProgramHeader.load && $0.isExecutable && $0.memorySize > 0 }
+                .map { (object.bias &+ $0.virtualAddress)..<(object.bias &+ $0.virtualAddress &+ $0.memorySize) }
+        }
+        unloadedText = Array(unloadedText.suffix(Self.unloadedKept))
         var forgottenSites: [UInt64] = []
         for id in order {
             guard let record = keys[id] else { continue }
@@ -278,17 +298,26 @@ final class Runtime: @unchecked Sendable {
         exclusive {
             if let queue = pendingQueue() {
                 guard let record = keys[UInt(bitPattern: storage)], accepts(record, state) else { return }
-                queue.append(PendingChange(storage: storage, change: .state(state)))
+                queue.append(PendingChange(record: record, change: .state(state)))
                 return
             }
             setStateLocked(storage, state)
         }
     }
 
+    /// Whether `t` is the key's own trampoline, or a thunk that only forwards to it (the key's own sites
+    /// begin within its first bytes, as `followForwarders` sees them): a key targeting either calls
+    /// itself forever.
+    private func callsItself(_ record: KeyRecord, _ t: UInt64) -> Bool {
+        if t == record.trampolineThunk || t == record.trampoline { return true }
+        if (t..<(t &+ 16)).contains(where: { siteOwners[$0] == record.id }) { return true }
+        return record.trampoline != nil && followForwarders(t) == record.trampoline
+    }
+
     /// The calling thread's queue of changes if it is inside a batch, else nil.
     private func pendingQueue() -> PendingQueue? {
         let me = UInt(pthread_self())
-        guard batching[me] != nil else { return nil }
+        guard batching[me] != nil, unbatched[me] == nil else { return nil }
         return PendingQueue(runtime: self, thread: me)
     }
 
@@ -305,12 +334,12 @@ final class Runtime: @unchecked Sendable {
         case let .constant(_, width) where record.capabilities.constantWidth != width:
             warn("\(record.name) cannot return a constant of \(width.rawValue) bits: the update was ignored")
             return false
-        case let .target(t) where t == record.trampolineThunk || (record.trampoline != nil && t == record.trampoline):
+        case let .target(t) where callsItself(record, t):
             warn("\(record.name) cannot target its own trampoline (it would call itself): the update was ignored")
             return false
-        case let .target(t) where !listed.contains(where: { $0.containsExecutable(t) }):
+        case let .target(t) where unloadedText.contains(where: { $0.contains(t) }) && !listed.contains(where: { $0.containsExecutable(t) }):
             // A saved state restored after its target's image was unloaded: calling it would crash.
-            warn("\(record.name): target 0x\(String(t, radix: 16)) is in no loaded object (its image was unloaded?): the update was ignored")
+            warn("\(record.name): target 0x\(String(t, radix: 16)) was in an object that has been unloaded: the update was ignored")
             return false
         default:
             return true
@@ -344,7 +373,7 @@ final class Runtime: @unchecked Sendable {
         exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
             if let queue = pendingQueue() {
-                queue.append(PendingChange(storage: storage, change: .count(operation)))
+                queue.append(PendingChange(record: record, change: .count(operation)))
                 return queue.projectedCount(of: record)
             }
             return adjustLocked(record, operation)
@@ -356,7 +385,7 @@ final class Runtime: @unchecked Sendable {
         exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
             if let queue = pendingQueue() {
-                queue.append(PendingChange(storage: storage, change: .setCount(max(count, 0))))
+                queue.append(PendingChange(record: record, change: .setCount(max(count, 0))))
                 return
             }
             setCountLocked(record, max(count, 0))
@@ -421,8 +450,9 @@ final class Runtime: @unchecked Sendable {
                 let changes = pending.removeValue(forKey: me) ?? []
                 flushHeld += 1
                 for change in changes {
-                    // A key forgotten meanwhile (its image was unloaded) has nothing left to change.
-                    guard let record = keys[UInt(bitPattern: change.storage)] else { continue }
+                    // A key forgotten meanwhile (its image was unloaded; another may be at its address now)
+                    // has nothing left to change.
+                    guard let record = keys[UInt(bitPattern: change.storage)], record === change.record else { continue }
                     switch change.change {
                     case let .state(state): setStateLocked(change.storage, state)
                     case let .count(operation): adjustLocked(record, operation)
@@ -434,6 +464,20 @@ final class Runtime: @unchecked Sendable {
             }
         }
         return try body()
+    }
+
+    /// Runs `body` with the calling thread's changes applied at once even inside a batch: a scoped
+    /// override (`withTarget`) must be in effect while its scope runs and gone when it ends.
+    func unbatched<R>(_ body: () -> R) -> R {
+        let me = UInt(pthread_self())
+        exclusive { unbatched[me, default: 0] += 1 }
+        defer {
+            exclusive {
+                unbatched[me]! -= 1
+                if unbatched[me] == 0 { unbatched[me] = nil }
+            }
+        }
+        return body()
     }
 
     /// Registers every key whose image left a record (the macros put one per key in its image's
@@ -449,7 +493,8 @@ final class Runtime: @unchecked Sendable {
 
     private func schedule(_ id: UInt) {
         if !dirty.contains(id) { dirty.append(id) }
-        if flushHeld == 0 && batching[UInt(pthread_self())] == nil { _ = flush() }
+        let me = UInt(pthread_self())
+        if flushHeld == 0 && (batching[me] == nil || unbatched[me] != nil) { _ = flush() }
     }
 
     /// Discovers and patches every registered key now.
@@ -703,8 +748,9 @@ struct PendingChange {
         case count(ProcessRuntime.StaticKeyOperation)
         case setCount(Int)
     }
-    let storage: UnsafePointer<StaticCallStorage>
+    let record: KeyRecord
     let change: Change
+    var storage: UnsafePointer<StaticCallStorage> { record.storage }
 }
 
 /// The calling thread's pending changes (only ever used under the runtime's lock).
@@ -717,7 +763,7 @@ struct PendingQueue {
     /// The count a static key will have once this thread's batch is applied.
     func projectedCount(of record: KeyRecord) -> Int {
         var count = record.enableCount
-        for change in runtime.pendingChanges(of: thread) where change.storage == record.storage {
+        for change in runtime.pendingChanges(of: thread) where change.record === record {
             switch change.change {
             case .state: break
             case let .count(operation): count = operation.apply(count).count

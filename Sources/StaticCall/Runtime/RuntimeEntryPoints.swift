@@ -80,3 +80,8 @@ func imageUnloadingEntry(_ anchor: UnsafeRawPointer?) {
 func setStaticKeyCountEntry(_ storage: UnsafeRawPointer?, _ count: Int64) {
     Runtime.shared.setStaticKeyCount(ProcessRuntime.storage(storage), Int(count))
 }
+
+@_cdecl("cstaticcall_swift_unbatched")
+func unbatchedEntry(_ body: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?, _ context: UnsafeMutableRawPointer?) {
+    Runtime.shared.unbatched { body!(context) }
+}
