@@ -242,6 +242,10 @@ $innerStep.update(returning: 7)
 check(callInner(1) == 7 && callOuter(1) == 7, "outerStep follows innerStep to a constant (\(callInner(1)), \(callOuter(1)))")
 $innerStep.reset()
 check(callOuter(1) == 2, "outerStep follows innerStep's reset (\(callOuter(1)))")
+// `{ innerStep($0) }` compiles to a jump to innerStep's trampoline, one of its own sites: as its target
+// every call would recurse. Refused (with a warning), the key keeps its state.
+$innerStep.update { innerStep($0) }
+check(callInner(1) == 2 && $innerStep.state == .defaultBody, "a key updated to a thunk of itself is refused (\(callInner(1)), \($innerStep.state))")
 
 // What happened, for people and for tests.
 let report = StaticCalls.report()

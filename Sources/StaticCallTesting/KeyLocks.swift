@@ -9,7 +9,9 @@ import Testing
 /// (`checksum`, that suite's override) against each other, not against the suite, which holds
 /// (`checksum`, top level) for as long as it runs. A test takes all its locks at once, or waits without
 /// holding any (so two tests wanting the same keys in another order cannot each hold one and wait for
-/// the other); waiters are served in arrival order whenever all they want is free.
+/// the other). Whoever finds all it wants free takes it, even past earlier waiters: a waiter may be
+/// waiting for a suite that in turn waits for the newcomer, one of its own tests. (Two suites that each
+/// override a key that a test inside the other overrides still wait for each other: do not cross them.)
 final class KeyLocks: Sendable {
     static let shared = KeyLocks()
 
@@ -32,7 +34,7 @@ final class KeyLocks: Sendable {
         guard !locks.isEmpty else { return }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let free = state.withLock { s -> Bool in
-                if s.waiting.isEmpty && s.held.isDisjoint(with: locks) {
+                if s.held.isDisjoint(with: locks) {
                     s.held.formUnion(locks)
                     return true
                 }
@@ -43,18 +45,14 @@ final class KeyLocks: Sendable {
         }
     }
 
-    /// Gives the locks back, and wakes every waiter that can now take all of its locks.
+    /// Gives the locks back, and wakes every waiter (in arrival order) that can now take all its locks.
     func release(_ locks: Set<Lock>) {
         guard !locks.isEmpty else { return }
         let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.held.subtract(locks)
             var woken: [CheckedContinuation<Void, Never>] = []
-            var blocked: Set<Lock> = [] // what earlier waiters still wait for: later ones do not overtake them
             s.waiting.removeAll { waiter in
-                guard waiter.wants.isDisjoint(with: s.held), waiter.wants.isDisjoint(with: blocked) else {
-                    blocked.formUnion(waiter.wants)
-                    return false
-                }
+                guard waiter.wants.isDisjoint(with: s.held) else { return false }
                 s.held.formUnion(waiter.wants)
                 woken.append(waiter.resume)
                 return true

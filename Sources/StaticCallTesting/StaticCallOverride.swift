@@ -72,28 +72,32 @@ extension Trait where Self == StaticCallOverride {
     /// test for such keys.)
     public static func staticCall<Key: StaticCallKeyProtocol>(_ key: Key, _ target: Key.Function) -> Self {
         let state = key.state(targeting: target)
-        return StaticCallOverride(keyName: key.name, keyID: key._storageAddress, describeOverride: "\(state)") {
-            let saved = key.state
-            key.restore(state)
-            return {
-                let now = key.state
-                key.restore(saved)
-                return now == state ? nil : "\(now)"
-            }
-        }
+        return StaticCallOverride(keyName: key.name, keyID: key._storageAddress, override: state,
+                                  read: { key.state }, write: { key.restore($0) }, holds: { $0 == state })
     }
 
     /// Sets a static key to `value` for the duration of the test (or suite), and restores its previous
     /// state (counted enables included) afterwards.
     public static func staticKey<Key: StaticKeyProtocol>(_ key: Key, _ value: Bool) -> Self {
-        let state = StaticKeyState(value)
-        return StaticCallOverride(keyName: key.name, keyID: key._storageAddress, describeOverride: "\(value)") {
-            let saved = key.state
-            key.restore(state)
+        StaticCallOverride(keyName: key.name, keyID: key._storageAddress, override: StaticKeyState(value),
+                           read: { key.state }, write: { key.restore($0) }, holds: { $0.isEnabled == value })
+    }
+}
+
+extension StaticCallOverride {
+    /// An override of a key whose state `read` reads and `write` restores: `override` for the duration,
+    /// then the state from before; at the end, the key must still hold a state that `holds` accepts.
+    init<State: Sendable & CustomStringConvertible>(keyName: String, keyID: UInt, override: State,
+                                                    read: @escaping @Sendable () -> State,
+                                                    write: @escaping @Sendable (State) -> Void,
+                                                    holds: @escaping @Sendable (State) -> Bool) {
+        self.init(keyName: keyName, keyID: keyID, describeOverride: "\(override)") {
+            let saved = read()
+            write(override)
             return {
-                let now = key.state
-                key.restore(saved)
-                return now.isEnabled == value ? nil : "\(now)"
+                let now = read()
+                write(saved)
+                return holds(now) ? nil : "\(now)"
             }
         }
     }

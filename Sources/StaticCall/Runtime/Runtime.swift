@@ -46,7 +46,9 @@ final class Runtime: @unchecked Sendable {
     /// changes apply at once, not when the batch ends (which would be after the scope ended).
     private var unbatched: [UInt: Int] = [:]
     /// The executable ranges of the objects unloaded so far (the last `unloadedKept`): a target in one
-    /// of them (a state saved before the unload, restored after) would call unmapped code.
+    /// of them (a state saved before the unload, restored after) would call unmapped code. Only the
+    /// last 64 unloads are remembered; code mapped there since by anything but the loader (a JIT) is
+    /// refused as well.
     private var unloadedText: [Range<UInt64>] = []
     private static let unloadedKept = 64
     private var dirty: [UInt] = []
@@ -296,9 +298,8 @@ final class Runtime: @unchecked Sendable {
     /// state), then the sites, as the kernel's __static_call_update() does.
     func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
         exclusive {
-            if let queue = pendingQueue() {
-                guard let record = keys[UInt(bitPattern: storage)], accepts(record, state) else { return }
-                queue.append(PendingChange(record: record, change: .state(state)))
+            if collecting, let record = keys[UInt(bitPattern: storage)] {
+                if accepts(record, state) { queue(PendingChange(record: record, change: .state(state))) }
                 return
             }
             setStateLocked(storage, state)
@@ -307,22 +308,48 @@ final class Runtime: @unchecked Sendable {
 
     /// Whether `t` is the key's own trampoline, or a thunk that only forwards to it (the key's own sites
     /// begin within its first bytes, as `followForwarders` sees them): a key targeting either calls
-    /// itself forever.
+    /// itself forever. (A target that calls the key in its body recurses like any function that calls
+    /// itself; only forwarding thunks, which is what `$f.update { f($0) }` compiles to, are caught.)
     private func callsItself(_ record: KeyRecord, _ t: UInt64) -> Bool {
         if t == record.trampolineThunk || t == record.trampoline { return true }
-        if (t..<(t &+ 16)).contains(where: { siteOwners[$0] == record.id }) { return true }
-        return record.trampoline != nil && followForwarders(t) == record.trampoline
+        if !record.discovered {
+            discover([record]) // its sites and trampoline, for the checks below
+            // A conflict found there sends another key back to its trampoline: at once if allowed here.
+            if !dirty.isEmpty && mayFlush { _ = flush() }
+        }
+        // Every forwarder on the way, and where the chain ends (a forwarder whose jump is one of the
+        // key's own sites, such as the key's forwarder itself: `{ f($0) }` compiled to `jmp f`).
+        func isOwn(_ a: UInt64) -> Bool {
+            a == record.trampoline || (a..<(a &+ 16)).contains { siteOwners[$0] == record.id }
+        }
+        return isOwn(t) || isOwn(followForwarders(t))
     }
 
-    /// The calling thread's queue of changes if it is inside a batch, else nil.
-    private func pendingQueue() -> PendingQueue? {
+    /// Whether the calling thread is inside a batch, whose changes are applied when it ends (and not in
+    /// a scoped override inside it, whose changes apply at once).
+    private var collecting: Bool {
         let me = UInt(pthread_self())
-        guard batching[me] != nil, unbatched[me] == nil else { return nil }
-        return PendingQueue(runtime: self, thread: me)
+        return batching[me] != nil && unbatched[me] == nil
     }
 
-    fileprivate func appendPending(_ change: PendingChange, thread: UInt) { pending[thread, default: []].append(change) }
-    fileprivate func pendingChanges(of thread: UInt) -> [PendingChange] { pending[thread] ?? [] }
+    /// Whether a change made now may be patched now (not while a batch collects or is being applied).
+    private var mayFlush: Bool { flushHeld == 0 && !collecting }
+
+    /// Adds a change to the calling thread's batch.
+    private func queue(_ change: PendingChange) { pending[UInt(pthread_self()), default: []].append(change) }
+
+    /// The count a static key will have once the calling thread's batch is applied.
+    private func projectedCount(of record: KeyRecord) -> Int {
+        var count = record.enableCount
+        for change in pending[UInt(pthread_self())] ?? [] where change.record === record {
+            switch change.change {
+            case .state: break
+            case let .count(operation): count = operation.apply(count).count
+            case let .setCount(n): count = n
+            }
+        }
+        return count
+    }
 
     /// Whether `state` is one `record` can take; a wrong one is refused with a warning (a key declared
     /// by hand with the wrong capabilities, a state saved from another key), never a crash.
@@ -372,9 +399,9 @@ final class Runtime: @unchecked Sendable {
     func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ operation: ProcessRuntime.StaticKeyOperation) -> Int {
         exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
-            if let queue = pendingQueue() {
-                queue.append(PendingChange(record: record, change: .count(operation)))
-                return queue.projectedCount(of: record)
+            if collecting {
+                queue(PendingChange(record: record, change: .count(operation)))
+                return projectedCount(of: record)
             }
             return adjustLocked(record, operation)
         }
@@ -384,8 +411,8 @@ final class Runtime: @unchecked Sendable {
     func setStaticKeyCount(_ storage: UnsafePointer<StaticCallStorage>, _ count: Int) {
         exclusive {
             guard let record = keys[UInt(bitPattern: storage)] else { preconditionFailure("StaticCall: static key used before registration") }
-            if let queue = pendingQueue() {
-                queue.append(PendingChange(record: record, change: .setCount(max(count, 0))))
+            if collecting {
+                queue(PendingChange(record: record, change: .setCount(max(count, 0))))
                 return
             }
             setCountLocked(record, max(count, 0))
@@ -493,8 +520,7 @@ final class Runtime: @unchecked Sendable {
 
     private func schedule(_ id: UInt) {
         if !dirty.contains(id) { dirty.append(id) }
-        let me = UInt(pthread_self())
-        if flushHeld == 0 && (batching[me] == nil || unbatched[me] != nil) { _ = flush() }
+        if mayFlush { _ = flush() }
     }
 
     /// Discovers and patches every registered key now.
@@ -753,23 +779,3 @@ struct PendingChange {
     var storage: UnsafePointer<StaticCallStorage> { record.storage }
 }
 
-/// The calling thread's pending changes (only ever used under the runtime's lock).
-struct PendingQueue {
-    unowned let runtime: Runtime
-    let thread: UInt
-
-    func append(_ change: PendingChange) { runtime.appendPending(change, thread: thread) }
-
-    /// The count a static key will have once this thread's batch is applied.
-    func projectedCount(of record: KeyRecord) -> Int {
-        var count = record.enableCount
-        for change in runtime.pendingChanges(of: thread) where change.record === record {
-            switch change.change {
-            case .state: break
-            case let .count(operation): count = operation.apply(count).count
-            case let .setCount(n): count = n
-            }
-        }
-        return count
-    }
-}
