@@ -149,18 +149,21 @@ public enum StaticCallRuntime {
     /// refused with a warning. Any other target is retargeted to.
     public static func update(_ storage: borrowing StaticCallStorage, to target: UInt, trampoline: UInt,
                               capabilities: StaticCallCapabilities) {
-        withUnsafePointer(to: storage) { p in
-            let t = UInt64(target)
-            if capabilities.canDisable, target == cstaticcall_disabled_target_address() {
-                ProcessRuntime.setState(p, .disabled)
-            } else if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) {
-                ProcessRuntime.setState(p, .constant(bits, width))
-            } else if target == trampoline {
-                warn("an update to a key's own trampoline (its target read while it held a constant no function could be made for) was ignored: it would call itself")
-            } else {
-                ProcessRuntime.setState(p, .target(t))
-            }
+        guard let state = keyState(for: target, trampoline: trampoline, capabilities: capabilities) else {
+            warn("an update to a key's own trampoline (its target read while it held a constant no function could be made for) was ignored: it would call itself")
+            return
         }
+        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, state) }
+    }
+
+    /// The state a target stands for (see `update(_:to:trampoline:capabilities:)`); nil for the key's own
+    /// trampoline, which stands for no change.
+    private static func keyState(for target: UInt, trampoline: UInt, capabilities: StaticCallCapabilities) -> KeyState? {
+        let t = UInt64(target)
+        if target == trampoline { return nil }
+        if capabilities.canDisable, target == cstaticcall_disabled_target_address() { return .disabled }
+        if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) { return .constant(bits, width) }
+        return .target(t)
     }
 
     /// `$flag.state`: the static key's count (the initial value's for a key never registered).
@@ -193,13 +196,8 @@ public enum StaticCallRuntime {
     /// trampoline stands for no change: the key's current state.
     public static func state(_ storage: borrowing StaticCallStorage, targeting target: UInt, trampoline: UInt,
                              capabilities: StaticCallCapabilities) -> StaticCallState {
-        let t = UInt64(target)
-        if target == trampoline { return callState(storage) }
-        if capabilities.canDisable, target == cstaticcall_disabled_target_address() { return StaticCallState(.disabled) }
-        if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) {
-            return StaticCallState(.constant(bits, width: width.rawValue))
-        }
-        return StaticCallState(.target(t))
+        guard let state = keyState(for: target, trampoline: trampoline, capabilities: capabilities) else { return callState(storage) }
+        return StaticCallState(state, defaultTarget: nil)
     }
 }
 

@@ -157,13 +157,7 @@ enum ProcessRuntime {
             return try Runtime.shared.batch(body)
         case let .remote(table):
             var result: Result<R, E>?
-            withoutActuallyEscaping({ result = Result { () throws(E) -> R in try body() } }) { run in
-                let box = Callback(run)
-                withExtendedLifetime(box) {
-                    table.pointee.batch({ context in Unmanaged<Callback>.fromOpaque(context!).takeUnretainedValue().run() },
-                                        Unmanaged.passUnretained(box).toOpaque())
-                }
-            }
+            throughTable({ table.pointee.batch($0, $1) }) { result = Result { () throws(E) -> R in try body() } }
             return try result!.get()
         }
     }
@@ -173,12 +167,19 @@ enum ProcessRuntime {
         case .local:
             Runtime.shared.unbatched(body)
         case let .remote(table):
-            withoutActuallyEscaping(body) { run in
-                let box = Callback(run)
-                withExtendedLifetime(box) {
-                    table.pointee.unbatched({ context in Unmanaged<Callback>.fromOpaque(context!).takeUnretainedValue().run() },
-                                            Unmanaged.passUnretained(box).toOpaque())
-                }
+            throughTable({ table.pointee.unbatched($0, $1) }, body)
+        }
+    }
+
+    /// Runs `body` through an entry of the serving copy's table that calls back a C function with a
+    /// context (`batch`, `unbatched`).
+    private static func throughTable(_ entry: (@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?) -> Void,
+                                     _ body: () -> Void) {
+        withoutActuallyEscaping(body) { run in
+            let box = Callback(run)
+            withExtendedLifetime(box) {
+                entry({ context in Unmanaged<Callback>.fromOpaque(context!).takeUnretainedValue().run() },
+                      Unmanaged.passUnretained(box).toOpaque())
             }
         }
     }
