@@ -33,6 +33,16 @@ public func exercise(_ round: Int, _ hostStorage: UnsafeRawPointer, _ callHost: 
     if scaleInPlugin(2) != 34 { return 5 }
     $pluginFlag.enable()
     if !flagInPlugin() { return 6 }
+    // A batch, and a scoped override inside it, from this copy: through the host's table (its batch
+    // and unbatched entries). The batch's update is applied when it returns; the override at once.
+    let inBatch = StaticCalls.batch { () -> Bool in
+        $pluginScale.update { pluginTimes13($0) }
+        let queued = scaleInPlugin(2) == 34
+        let scoped = $pluginScale.withTarget({ $0 &* 5 }) { scaleInPlugin(2) == 10 }
+        return queued && scoped && scaleInPlugin(2) == 34
+    }
+    if !inBatch || scaleInPlugin(2) != 26 { return 10 }
+    $pluginScale.update { pluginTimes17($0) }
     // The plugin's copy of StaticCall defers to the host's: one report lists the plugin's keys.
     let report = StaticCalls.report()
     guard let key = report["pluginScale(_:)"], key.sitesFound > 0 else { return 7 }
