@@ -4,25 +4,21 @@ import PackageDescription
 
 let package = Package(
     name: "StaticCall",
+    // macOS 15 and its siblings: the first releases with the standard library's Synchronization module.
+    // There the package compiles to indirect mode (README, "Platforms").
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "StaticCall", targets: ["StaticCall"]),
-        .library(name: "MachineCode", targets: ["MachineCode"]),
         // Swift Testing traits that override keys in tests; never linked into production code.
         .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
-        .executable(name: "staticcall-integration", targets: ["IntegrationMain"]),
-        .executable(name: "staticcall-macro-integration", targets: ["MacroMain"]),
-        // A plugin for the image tests: loaded with dlopen by staticcall-integration, with its own copy of
-        // StaticCall linked in.
-        .library(name: "StaticCallTestPlugin", type: .dynamic, targets: ["StaticCallTestPlugin"]),
-        // A key in a dynamic library, for an executable of another package (IntegrationTests/Consumer).
-        .library(name: "StaticCallTestDynamicKeys", type: .dynamic, targets: ["DynamicKeys"]),
-        // A C library of targets for the image tests: unlike a Swift image, it can really be unloaded.
-        .library(name: "StaticCallTestTargets", type: .dynamic, targets: ["StaticCallTestTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
+        // Every major version from 600 builds the macros and passes their tests (600.0.1, 602.0.0 and
+        // 603.0.1 checked; CHANGELOG), so a project that already pins one through another macro package
+        // can still add this one.
+        .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-macro-testing", from: "0.7.0"),
     ],
     targets: [
@@ -40,32 +36,43 @@ let package = Package(
         ),
         // Test traits (Swift Testing): a separate product, so that StaticCall never links Testing.
         .target(name: "StaticCallTesting", dependencies: ["StaticCall"]),
+        // The demo's measured loops, compiled with -O even in the debug build of `swift run staticcall
+        // demo`, so that a newcomer's first numbers are real without a release build of swift-syntax.
+        .target(name: "StaticCallDemo", dependencies: ["StaticCall"], swiftSettings: optimized),
         .executableTarget(
             name: "staticcall",
-            dependencies: ["StaticCall", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["StaticCall", "StaticCallDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Release-built integration program: hand-written trampolines exactly as the macros will
-        // generate them, called from loops, tail positions, other files and a second module.
-        .target(name: "IntegrationSupport", dependencies: ["StaticCall"], path: "IntegrationTests/Support"),
+        // The integration programs: hand-written trampolines exactly as the macros generate them, and macro
+        // keys, called from loops, tail positions, other files and other modules. Only optimized code shows
+        // the call sites the patcher works on, so these targets are compiled with -O even in the debug
+        // build that `swift test` makes (no release build of swift-syntax for the macro plugin). They are
+        // not products: SwiftPM runs a root package's executable targets without one.
+        .target(name: "IntegrationSupport", dependencies: ["StaticCall"], path: "IntegrationTests/Support",
+                swiftSettings: optimized),
         // Fault injection for the fault matrix (seccomp filters, raw fork, foreign SIGTRAP handlers):
         // real kernel mechanisms, used only by the integration program in child processes.
         .target(name: "CFaults", path: "IntegrationTests/CFaults"),
         .executableTarget(
-            name: "IntegrationMain",
+            name: "staticcall-integration",
             dependencies: ["StaticCall", "IntegrationSupport", "CStaticCall", "MachineCode", "CFaults"],
-            path: "IntegrationTests/Main"
+            path: "IntegrationTests/Main",
+            swiftSettings: optimized
         ),
-
-        .target(name: "StaticCallTestPlugin", dependencies: ["StaticCall"], path: "IntegrationTests/Plugin"),
-        .target(name: "StaticCallTestTargets", path: "IntegrationTests/CTargets"),
-        .target(name: "DynamicKeys", dependencies: ["StaticCall"], path: "IntegrationTests/DynamicKeys"),
-
-        // A program written from DESIGN.md §1 with the macros: a key in one library, called from a second
-        // library and from the executable, which updates it.
-        .target(name: "MacroLib", dependencies: ["StaticCall"], path: "IntegrationTests/MacroLib"),
-        .target(name: "MacroUser", dependencies: ["MacroLib"], path: "IntegrationTests/MacroUser"),
-        .executableTarget(name: "MacroMain", dependencies: ["StaticCall", "MacroLib", "MacroUser"], path: "IntegrationTests/MacroMain"),
+        // A program written from the API contract with the macros: a key in one library, called from a
+        // second library and from the executable, which updates it.
+        .target(name: "MacroLib", dependencies: ["StaticCall"], path: "IntegrationTests/MacroLib", swiftSettings: optimized),
+        .target(name: "MacroUser", dependencies: ["MacroLib"], path: "IntegrationTests/MacroUser", swiftSettings: optimized),
+        .executableTarget(
+            name: "staticcall-macro-integration",
+            dependencies: ["StaticCall", "MacroLib", "MacroUser"],
+            path: "IntegrationTests/MacroMain",
+            swiftSettings: optimized
+        ),
+        // The image tests' shared libraries and the executable of another package are in the nested
+        // package IntegrationTests/Images (a `.dynamic` library needs a product, and these are not ours to
+        // offer users).
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"]),
@@ -85,3 +92,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// Code as a release build compiles it, in every configuration, for the integration programs and the
+/// demo's loops (a package that depends on this one never builds them: only the `staticcall` tool uses
+/// one of them, and no product depends on a tool): -O; -wmo with
+/// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
+/// off, since whole-module compilation replaces it (the driver warns otherwise).
+var optimized: [SwiftSetting] { [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"])] }

@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "StaticCall", path: ".."),
+        // The image tests' C library of targets (StaticCallTestTargets), for the "far" cases.
+        .package(name: "StaticCallImages", path: "../IntegrationTests/Images"),
         // The malloc interposer gives the malloc metrics; the runtime interposer (its other default
         // trait) is not needed here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -25,7 +27,7 @@ let package = Package(
             dependencies: [
                 .product(name: "StaticCall", package: "StaticCall"), "CBenchmarkCases",
                 // A C shared library, mapped far (terabytes) from this executable: the "far" cases.
-                .product(name: "StaticCallTestTargets", package: "StaticCall"),
+                .product(name: "StaticCallTestTargets", package: "StaticCallImages"),
             ],
             swiftSettings: [
                 // The loops of different cases are near-identical; LLVM's function merging turned the

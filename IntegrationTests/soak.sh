@@ -10,17 +10,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-100000}
-scratch=.build-release
-for product in staticcall-integration StaticCallTestPlugin StaticCallTestTargets; do
-    swift build -c release --scratch-path "$scratch" --product "$product"
-done
-bin=$scratch/release/staticcall-integration
+# The same builds as the tests': the integration program and the nested image package (plugin and C
+# library), whose program targets are compiled with -O in every configuration.
+swift build --product staticcall-integration
+swift build --package-path IntegrationTests/Images
+bin=$(swift build --show-bin-path)/staticcall-integration
+images=$(swift build --package-path IntegrationTests/Images --show-bin-path)
+libraries=(--plugin-path "$images/libStaticCallTestPlugin.so" --targets-path "$images/libStaticCallTestTargets.so")
 status=0
 for mode in remap int3; do
     extra=()
     [ "$mode" = int3 ] && extra=(--int3)
     echo "== soak: $mode, $rounds update rounds"
-    if ! "$bin" soak --iterations "$rounds" --plugin "${extra[@]}" | grep -v '^PASS'; then status=1; fi
+    if ! "$bin" soak --iterations "$rounds" --plugin "${libraries[@]}" "${extra[@]}" | grep -v '^PASS'; then status=1; fi
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 exit $status

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StaticCall
+import StaticCallDemo
 
 /// `staticcall report`: the demo workload's keys, patched, and the report.
 struct Report: ParsableCommand {

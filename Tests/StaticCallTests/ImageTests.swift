@@ -1,33 +1,30 @@
 import Foundation
 import Testing
 
-/// The image tests' program and the two libraries it loads (a Swift plugin with its own copy of
-/// StaticCall, and a C library of targets), release-built side by side.
-enum ImageProducts {
-    static let program: Result<String, IntegrationBinary.BuildError> = {
-        for library in ["StaticCallTestPlugin", "StaticCallTestTargets"] where ProcessInfo.processInfo.environment["STATICCALL_INTEGRATION_BIN"] == nil {
-            if case let .failure(error) = IntegrationBinary.build(library, override: "STATICCALL_PLUGIN_BIN") { return .failure(error) }
-        }
-        return IntegrationBinary.path
-    }()
-}
-
-/// An executable of another package (IntegrationTests/Consumer), release-built with its own copy of
-/// StaticCall, linked against the `.dynamic` library product StaticCallTestDynamicKeys (a key, its sites,
-/// and another copy of StaticCall).
-enum ConsumerPackage {
-    static let program: Result<String, IntegrationBinary.BuildError> = {
-        if let given = ProcessInfo.processInfo.environment["STATICCALL_CONSUMER_BIN"] { return .success(given) }
-        let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Consumer").path
-        let arguments = ["swift", "build", "-c", "release", "--package-path", package, "--product", "consumer"]
+/// The nested package IntegrationTests/Images (the plugin, the C library of targets, and the consumer,
+/// an executable of another package linked against a `.dynamic` library product), built once (debug, its
+/// Swift targets at -O).
+enum ImagePackage {
+    static let binDirectory: Result<String, IntegrationBinary.BuildError> = {
+        if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success(given) }
+        let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Images").path
+        let arguments = ["swift", "build", "--package-path", package]
         let build = runProcess("/usr/bin/env", arguments, environment: [:])
         guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
         let path = runProcess("/usr/bin/env", arguments + ["--show-bin-path"], environment: [:])
         guard path.status == 0, let directory = path.output.split(separator: "\n").last else {
             return .failure(IntegrationBinary.BuildError(output: path.output))
         }
-        return .success(directory + "/consumer")
+        return .success(String(directory))
     }()
+
+    /// The arguments that point staticcall-integration at the plugin and the C library.
+    static func libraryArguments() throws -> [String] {
+        let directory = try binDirectory.get()
+        return ["--plugin-path", directory + "/libStaticCallTestPlugin.so", "--targets-path", directory + "/libStaticCallTestTargets.so"]
+    }
+
+    static func consumer() throws -> String { try binDirectory.get() + "/consumer" }
 }
 
 /// Plugins, dynamic libraries and one runtime per process (the kernel's static_call_add_module/del),
@@ -51,7 +48,9 @@ struct ImageTests {
 
     @Test(arguments: cases)
     func imageProgramPasses(_ c: IntegrationCase) throws {
-        try expectPasses(ImageProducts.program.get(), c)
+        var withLibraries = c
+        withLibraries.arguments += try ImagePackage.libraryArguments()
+        try expectPasses(IntegrationBinary.path.get(), withLibraries)
     }
 
     static let consumerCases: [IntegrationCase] = [
@@ -62,7 +61,7 @@ struct ImageTests {
 
     @Test(arguments: consumerCases)
     func consumerOfADynamicLibraryPasses(_ c: IntegrationCase) throws {
-        try expectPasses(ConsumerPackage.program.get(), c)
+        try expectPasses(ImagePackage.consumer(), c)
     }
 
     func expectPasses(_ binary: String, _ c: IntegrationCase) {

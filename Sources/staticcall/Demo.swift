@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import StaticCall
+import StaticCallDemo
 
 /// `staticcall demo`: the main job on its embedded workload.
 struct Demo: ParsableCommand {
@@ -16,7 +17,7 @@ struct Demo: ParsableCommand {
 
         Examples:
           staticcall demo
-          swift run -c release staticcall demo --packets 50000 --rounds 9
+          staticcall demo --packets 50000 --rounds 9 --json
 
         Exit codes: 0 done; 1 the mechanisms disagreed on a result.
         """
@@ -41,17 +42,11 @@ struct Demo: ParsableCommand {
     }
 }
 
-struct DemoOutcome {
-    var implementation: String
-    var rows: [(mechanism: String, nanosecondsPerPacket: Double)]
-    var agreed: Bool
-    var report: StaticCallReport
-    var debugBuild: Bool
-
+extension DemoOutcome {
     var text: String {
         var lines: [String] = []
         if debugBuild {
-            lines.append("note: this is a debug build; its numbers are not representative (run `swift run -c release staticcall demo`).")
+            lines.append("note: the workload was compiled without optimization; its numbers are not representative.")
         }
         lines.append("checksum implementation selected at start-up: \(implementation); tracing hook: off; log switch: off")
         let base = rows.first?.nanosecondsPerPacket ?? 1
@@ -80,47 +75,6 @@ struct DemoOutcome {
         let rowsJSON = rows.map { "{\"mechanism\": \"\($0.mechanism)\", \"nsPerPacket\": \($0.nanosecondsPerPacket)}" }.joined(separator: ", ")
         return "{\"implementation\": \"\(implementation)\", \"debugBuild\": \(debugBuild), \"agreed\": \(agreed), \"mode\": \"\(report.mode)\", \"rows\": [\(rowsJSON)]}"
     }
-}
-
-struct DemoRun {
-    var packetCount: Int
-    var rounds: Int
-
-    func run() -> DemoOutcome {
-        let packets = Packets(count: packetCount)
-        let word = cpuHasAVX2()
-        selectImplementation(word: word)
-        try? StaticCalls.patchAll()
-        let mechanisms: [(String, (Packets) -> UInt32)] = [
-            ("static call + static key", runStaticCalls),
-            ("closure variable", runClosures),
-            ("protocol existential", runExistentials),
-            ("@_dynamicReplacement", runDynamicReplacement),
-            ("C function pointer", runFunctionPointers),
-        ]
-        let expected = mechanisms[0].1(packets)
-        let agreed = mechanisms.allSatisfy { $0.1(packets) == expected }
-        var samples = [[Double]](repeating: [], count: mechanisms.count)
-        for _ in 0..<rounds {
-            // Interleaved, so that every mechanism sees the same machine state.
-            for (i, m) in mechanisms.enumerated() {
-                let t0 = monotonicNow()
-                let r = m.1(packets)
-                let t1 = monotonicNow()
-                if r != expected { return DemoOutcome(implementation: "", rows: [], agreed: false, report: StaticCalls.report(), debugBuild: _isDebugAssertConfiguration()) }
-                samples[i].append(Double(t1 - t0) / Double(packetCount))
-            }
-        }
-        let rows = mechanisms.enumerated().map { i, m in (m.0, samples[i].sorted()[samples[i].count / 2]) }
-        return DemoOutcome(implementation: word ? "word-at-a-time (the CPU has AVX2)" : "byte-at-a-time",
-                           rows: rows, agreed: agreed, report: StaticCalls.report(), debugBuild: _isDebugAssertConfiguration())
-    }
-}
-
-func monotonicNow() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 extension String {

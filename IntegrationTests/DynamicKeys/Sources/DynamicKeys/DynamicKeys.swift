@@ -1,5 +1,5 @@
 // A key in a `.dynamic` library product (StaticCallTestDynamicKeys), used by an executable of another
-// package (IntegrationTests/Consumer): the library carries its own copy of StaticCall.
+// package (IntegrationTests/Images): the library carries its own copy of StaticCall.
 import StaticCall
 
 @StaticCall public func dynScale(_ x: Int) -> Int { x &* 3 }

@@ -1,4 +1,13 @@
 /// The two checksum implementations the demo dispatches between, and the selection at start-up.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform")
+#endif
 
 /// One byte at a time.
 @inline(never)
@@ -22,19 +31,15 @@ func wordChecksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
 }
 
 /// Whether this CPU advertises AVX2 (read from /proc/cpuinfo; false where it cannot be read).
-func cpuHasAVX2() -> Bool {
-    guard let text = try? readSmallFile("/proc/cpuinfo") else { return false }
+public func cpuHasAVX2() -> Bool {
+    guard let text = readProcFile("/proc/cpuinfo") else { return false }
     return text.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx2") }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Reads a whole file by reading to its end (procfs files report a size of 0, so mmap cannot be used).
-func readSmallFile(_ path: String) throws -> String {
+/// Reads a whole file by reading to its end (procfs files report a size of 0); nil if it cannot be opened.
+func readProcFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw FileError(description: String(cString: strerror(errno))) }
+    guard fd >= 0 else { return nil }
     defer { close(fd) }
     var data: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)

@@ -21,7 +21,7 @@ nonisolated(unsafe) var logSink = 0
 func packetLength(_ p: UnsafeRawBufferPointer) -> Int { Int(p[0]) | Int(p[1]) << 8 }
 
 @inline(never)
-func runStaticCalls(_ packets: Packets) -> UInt32 {
+public func runStaticCalls(_ packets: Packets) -> UInt32 {
     var acc: UInt32 = 0
     for i in 0..<packets.count {
         let p = packets[i]
@@ -113,7 +113,7 @@ func runFunctionPointers(_ packets: Packets) -> UInt32 {
 }
 
 /// Points every mechanism at the selected implementation, as a program would at start-up.
-func selectImplementation(word: Bool) {
+public func selectImplementation(word: Bool) {
     if word {
         $demoChecksum.update { wordChecksum($0) }
         checksumClosure = { wordChecksum($0) }
@@ -128,12 +128,12 @@ func selectImplementation(word: Bool) {
 }
 
 /// Packets laid out back to back: a 2-byte length, then the payload.
-struct Packets {
+public struct Packets {
     let storage: UnsafeMutableRawBufferPointer
     let offsets: [Int]
     let lengths: [Int]
 
-    init(count: Int, seed: UInt64 = 0x5eed) {
+    public init(count: Int, seed: UInt64 = 0x5eed) {
         var rng = seed
         func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 33 }
         var lengths: [Int] = []
@@ -155,6 +155,6 @@ struct Packets {
         self.lengths = lengths
     }
 
-    var count: Int { offsets.count }
+    public var count: Int { offsets.count }
     subscript(i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[offsets[i]..<(offsets[i] + lengths[i])]) }
 }
