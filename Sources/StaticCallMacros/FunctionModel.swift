@@ -18,9 +18,10 @@ struct FunctionModel {
     var access: String?         // "public", "package", "internal", "fileprivate", "private" or nil
     var enclosingType: String?
 
-    /// "checksum(_:)", as the report names the key.
+    /// "checksum(_:)", or "Codec.encode(_:)" for a static method, as the report names the key: same-named
+    /// methods of different types are told apart there and in `staticcall sites`.
     var displayName: String {
-        "\(name)(\(parameters.map { ($0.label ?? "_") + ":" }.joined()))"
+        (enclosingType.map { $0 + "." } ?? "") + "\(name)(\(parameters.map { ($0.label ?? "_") + ":" }.joined()))"
     }
 
     var isVoid: Bool { returnType == nil }

@@ -14,6 +14,8 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         var access: String?
         var enclosingType: String?
         func peer(_ kind: String) -> String { "_statickey\(kind)_\(name)" }
+        /// "Logging.verbose" for a static key in a type, "verbose" for a global one, as the report names it.
+        var displayName: String { enclosingType.map { $0 + "." + name } ?? name }
     }
 
     static func analyse(_ declaration: some DeclSyntaxProtocol, in context: some MacroExpansionContext) -> Result<Model, DiagnosticBox> {
@@ -63,7 +65,18 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
 
     public static func expansion(of node: AttributeSyntax, providingAccessorsOf declaration: some DeclSyntaxProtocol,
                                  in context: some MacroExpansionContext) throws -> [AccessorDeclSyntax] {
-        guard case let .success(m) = analyse(declaration, in: context) else { return [] }
+        let m: Model
+        switch analyse(declaration, in: context) {
+        case let .success(model): m = model
+        case let .failure(box):
+            // The compiler expands this role first: diagnosing here makes the macro's message (and its
+            // fix-it) the first error the user sees. The placeholder accessors keep the compiler from adding
+            // "did not produce a non-observing accessor" on top; the error stops the build before they run.
+            context.diagnose(box.diagnostic)
+            guard let variable = declaration.as(VariableDeclSyntax.self), variable.bindingSpecifier.tokenKind == .keyword(.var),
+                  variable.bindings.count == 1, variable.bindings.first?.accessorBlock == nil else { return [] }
+            return ["get { fatalError() }", "set {}"]
+        }
         return [
             "get { \(raw: m.peer("Trampoline"))() }",
             "set { if newValue { $\(raw: m.name).enable() } else { $\(raw: m.name).disable() } }",
@@ -76,7 +89,9 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         switch analyse(declaration, in: context) {
         case let .success(model): m = model
         case let .failure(box):
-            context.diagnose(box.diagnostic)
+            // A variable's misuse is diagnosed by the accessor role (first); the compiler does not expand
+            // that role on other declarations.
+            if !declaration.is(VariableDeclSyntax.self) { context.diagnose(box.diagnostic) }
             return []
         }
         let s = m.isStatic ? "static " : ""
@@ -129,7 +144,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             @inline(never)
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.registerStaticKey(
-                    \(raw: storage), name: "\(raw: m.name)",
+                    \(raw: storage), name: "\(raw: m.displayName)",
                     trampoline: \(raw: address)({ \(raw: q)\(raw: trampoline)() }),
                     defaultTarget: \(raw: address)({ \(raw: m.initial ? "true" : "false") }),
                     initialValue: \(raw: m.initial ? "true" : "false"))
@@ -170,7 +185,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
                 }
 
                 /// The key's name, as `StaticCalls.report()` shows it.
-                \(raw: memberAccess)var name: String { "\(raw: m.name)" }
+                \(raw: memberAccess)var name: String { "\(raw: m.displayName)" }
 
                 /// Identifies the key within the process (the address of its storage).
                 \(raw: memberAccess)var _storageAddress: UInt { StaticCallRuntime.identity(\(raw: storage)) }

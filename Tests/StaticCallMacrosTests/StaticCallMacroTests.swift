@@ -830,11 +830,11 @@ struct StaticCallExpansionTests {
                     _staticcallTrampoline_encode(value)
                 }
 
-                /// The trampoline of `encode(_:)`: every call site calls this, and the runtime patches
+                /// The trampoline of `Codec.encode(_:)`: every call site calls this, and the runtime patches
                 /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
                 /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
                 /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
-                @_silgen_name("__dtrace_staticcall_Codec_encode_2e1143f99784c828")
+                @_silgen_name("__dtrace_staticcall_Codec_encode_76a4e2ca0c14290c")
                 @inline(never)
                 static func _staticcallTrampoline_encode(_ a0: Int) -> UInt8 {
                     typealias Function = @convention(thin) (Int) -> UInt8
@@ -845,9 +845,9 @@ struct StaticCallExpansionTests {
                     return Codec._staticcallSlowPath_encode(a0)
                 }
 
-                /// The slow path of `encode(_:)`'s trampoline: registration at the first call, constants,
+                /// The slow path of `Codec.encode(_:)`'s trampoline: registration at the first call, constants,
                 /// disabled, counted calls.
-                @_silgen_name("__dtrace_staticcall_Codec_encode_2e1143f99784c828_slow")
+                @_silgen_name("__dtrace_staticcall_Codec_encode_76a4e2ca0c14290c_slow")
                 @inline(never)
                 static func _staticcallSlowPath_encode(_ a0: Int) -> UInt8 {
                     typealias Function = @convention(thin) (Int) -> UInt8
@@ -858,11 +858,11 @@ struct StaticCallExpansionTests {
                         _ = c
                         return UInt8(truncatingIfNeeded: c)
                     case .disabled:
-                        preconditionFailure("encode(_:) cannot be disabled")
+                        preconditionFailure("Codec.encode(_:) cannot be disabled")
                     }
                 }
 
-                /// The original body of `encode(_:)`: its default target.
+                /// The original body of `Codec.encode(_:)`: its default target.
                 static func _staticcallDefault_encode(_ value: Int) -> UInt8 {
                     UInt8(truncatingIfNeeded: value)
                 }
@@ -883,7 +883,7 @@ struct StaticCallExpansionTests {
                 @inline(never)
                 static func _staticcallRegister_encode() {
                     StaticCallRuntime.register(
-                        _staticcallStorage_encode, name: "encode(_:)",
+                        _staticcallStorage_encode, name: "Codec.encode(_:)",
                         trampoline: Codec._staticcallKey_encode.trampolineAddress(),
                         defaultTarget: _staticcallAddress_encode({ a0 in
                                 Codec._staticcallDefault_encode(a0)
@@ -891,7 +891,7 @@ struct StaticCallExpansionTests {
                         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8))
                 }
 
-                /// The key of `encode(_:)`, reached as `$encode`.
+                /// The key of `Codec.encode(_:)`, reached as `$encode`.
                 struct _staticcallKey_encode: StaticCallKeyProtocol {
                     /// The function type a target must have: `(Int) -> UInt8`.
                     typealias Function = @convention(thin) (Int) -> UInt8
@@ -907,7 +907,7 @@ struct StaticCallExpansionTests {
 
                     /// The key's name, as `StaticCalls.report()` shows it.
                     var name: String {
-                        "encode(_:)"
+                        "Codec.encode(_:)"
                     }
 
                     /// Identifies the key within the process (the address of its storage).
@@ -924,7 +924,7 @@ struct StaticCallExpansionTests {
 
                     private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: .bits8)
 
-                    /// Retargets every call site of `encode(_:)` at `target`: the analogue of the kernel's
+                    /// Retargets every call site of `Codec.encode(_:)` at `target`: the analogue of the kernel's
                     /// static_call_update(). Pass a non-capturing closure: `$encode.update { other($0) }`. A
                     /// function read from `target` gives back the state it was read in (disabled, a constant).
                     func update(_ target: Function) {
@@ -964,7 +964,7 @@ struct StaticCallExpansionTests {
                         StaticCallRuntime.state(_staticcallStorage_encode, targeting: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
-                    /// Runs `body` with every call of `encode(_:)` going to `target`, then gives the key back
+                    /// Runs `body` with every call of `Codec.encode(_:)` going to `target`, then gives the key back
                     /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
                     /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
                     /// the override is in effect at once and gone when `body` returns.
@@ -1013,7 +1013,7 @@ struct StaticCallExpansionTests {
                     }
                 }
 
-                /// The key of `encode(_:)`: `update`, `target`, `reset`, `update(returning:)`.
+                /// The key of `Codec.encode(_:)`: `update`, `target`, `reset`, `update(returning:)`.
                 static var $encode: _staticcallKey_encode {
                     _staticcallKey_encode()
                 }
@@ -2205,7 +2205,7 @@ struct StaticKeyMacroTests {
                 @inline(never)
                 static func _statickeyRegister_verbose() {
                     StaticCallRuntime.registerStaticKey(
-                        _statickeyStorage_verbose, name: "verbose",
+                        _statickeyStorage_verbose, name: "Log.verbose",
                         trampoline: _statickeyAddress_verbose({
                                 Log._statickeyTrampoline_verbose()
                             }),
@@ -2253,7 +2253,7 @@ struct StaticKeyMacroTests {
 
                     /// The key's name, as `StaticCalls.report()` shows it.
                     var name: String {
-                        "verbose"
+                        "Log.verbose"
                     }
 
                     /// Identifies the key within the process (the address of its storage).

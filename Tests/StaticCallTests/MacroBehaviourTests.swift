@@ -115,4 +115,17 @@ struct StaticMemberMacroTests {
         MacroCodec.$verbose.disable()
         #expect(!MacroCodec.verbose)
     }
+
+    @Test func sameNamedStaticMembersOfTwoTypesAreTwoKeysNamedWithTheirType() {
+        #expect(MacroCodec.encode(1) == 1 && MacroOtherCodec.encode(1) == 2)
+        MacroOtherCodec.$encode.update { _ in 99 }
+        #expect(MacroCodec.encode(1) == 1 && MacroOtherCodec.encode(1) == 99)
+        let report = StaticCalls.report()
+        #expect(report["MacroCodec.encode(_:)"]?.target == "<default body>")
+        #expect(report["MacroOtherCodec.encode(_:)"]?.target != "<default body>")
+        #expect(MacroOtherCodec.$encode.name == "MacroOtherCodec.encode(_:)")
+        MacroOtherCodec.$encode.reset()
+        #expect(MacroOtherCodec.verbose && MacroOtherCodec.$verbose.name == "MacroOtherCodec.verbose")
+        #expect(report["MacroOtherCodec.verbose"] != nil || StaticCalls.report()["MacroOtherCodec.verbose"] != nil)
+    }
 }

@@ -26,6 +26,15 @@ enum MacroCodec {
     static var verbose = false
 }
 
+// A method of the same name and signature in another type: its own key, told apart by its type.
+enum MacroOtherCodec {
+    @StaticCall
+    static func encode(_ x: Int) -> UInt8 { UInt8(truncatingIfNeeded: x &+ 1) }
+
+    @StaticKey
+    static var verbose = true
+}
+
 // Assigned before it is ever read or updated: the setter must register the key.
 @StaticKey
 var macroAssignedFirst = false
