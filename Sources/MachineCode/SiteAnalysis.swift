@@ -19,7 +19,7 @@ public struct SiteAnalysis: Equatable, Sendable {
     public var trampolines: [Trampoline]
 
     /// Symbols of trampolines start with this (the `__dtrace` prefix keeps LLVM from merging them).
-    public static let symbolPrefix = "__dtrace_staticcall_"
+    public static let symbolPrefix = TrampolineSymbol.prefix
 
     /// Analyses an ELF file's bytes. Throws a one-line error for anything that is not an x86-64 ELF64
     /// file this can read, or that has no symbol table (trampolines are found by their names).
@@ -31,7 +31,7 @@ public struct SiteAnalysis: Equatable, Sendable {
         guard elf.hasSymbolTable else {
             throw .unsupported("stripped: the file has no .symtab, and trampolines are found by their symbol names, so none can be listed")
         }
-        let symbols = try elf.symbols().filter { $0.isFunction && $0.value != 0 && $0.name.hasPrefix(symbolPrefix) }
+        let symbols = try elf.symbols().filter { $0.isFunction && $0.value != 0 && TrampolineSymbol.isTrampoline($0.name) }
         var byAddress: [UInt64: ELFFile.Symbol] = [:]
         for s in symbols where byAddress[s.value] == nil { byAddress[s.value] = s }
         guard !byAddress.isEmpty else { return SiteAnalysis(trampolines: []) }

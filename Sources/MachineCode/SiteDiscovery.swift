@@ -202,9 +202,15 @@ public enum SiteDiscovery {
             default: break
             }
         }
-        guard allowSingleCall else { return nil }
+        guard allowSingleCall, let targets = directBranchTargets(function, at: address) else { return nil }
+        return targets.count == 1 ? targets.first : nil
+    }
+
+    /// The targets of a function's direct calls and jumps that leave it (`call`/`jmp rel32`); nil if an
+    /// instruction does not decode or the function branches indirectly.
+    public static func directBranchTargets(_ function: UnsafeRawBufferPointer, at address: UInt64) -> Set<UInt64>? {
         var targets: Set<UInt64> = []
-        offset = 0
+        var offset = 0
         while offset < function.count {
             guard let insn = X86.decode(function, at: offset).instruction else { return nil }
             let next = address &+ UInt64(offset + insn.length)
@@ -217,6 +223,6 @@ public enum SiteDiscovery {
             }
             offset += insn.length
         }
-        return targets.count == 1 ? targets.first : nil
+        return targets
     }
 }

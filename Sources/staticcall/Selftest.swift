@@ -43,6 +43,8 @@ struct SelftestOutcome {
     var workerCalls = 0
     var wrong = 0
     var failures: [String] = []
+    /// Keys that stayed indirect with a reason: correct, not patched.
+    var fallbacks: [String] = []
     var log: [String] = []
     var mode = StaticCalls.mode
     var emulatedTraps = 0
@@ -50,14 +52,18 @@ struct SelftestOutcome {
     var passed: Bool { failures.isEmpty && wrong == 0 }
 
     var summary: String {
-        "selftest: \(passed ? "PASS" : "FAIL") — mode \(mode), \(transitions) transitions, \(workerCalls) calls from other threads, "
+        let verdict = !passed ? "FAIL" : fallbacks.isEmpty ? "PASS" : "PASS (fell back correctly)"
+        return fallbacks.map { "fell back: " + $0 + "\n" }.joined()
+            + "selftest: \(verdict) — mode \(mode), \(transitions) transitions, \(workerCalls) calls from other threads, "
             + "\(emulatedTraps) traps emulated mid-patch, \(wrong) wrong results, \(failures.count) failed checks"
+            + (fallbacks.isEmpty ? "" : ", \(fallbacks.count) keys left on their trampolines with the reason above")
     }
 
     var json: String {
         let failuresJSON = failures.map { "\"" + String($0.map { $0 == "\"" ? "'" : $0 }) + "\"" }.joined(separator: ",")
         return "{\"passed\":\(passed),\"mode\":\"\(mode)\",\"transitions\":\(transitions),\"workerCalls\":\(workerCalls),"
-            + "\"emulatedTraps\":\(emulatedTraps),\"wrongResults\":\(wrong),\"failures\":[\(failuresJSON)]}"
+            + "\"emulatedTraps\":\(emulatedTraps),\"wrongResults\":\(wrong),\"failures\":[\(failuresJSON)],"
+            + "\"fallbacks\":[\(fallbacks.map { "\"" + String($0.map { $0 == "\"" ? "'" : $0 }) + "\"" }.joined(separator: ","))]}"
     }
 }
 
@@ -165,7 +171,13 @@ struct SelftestRun {
         outcome.emulatedTraps = report.emulatedTraps + report.lateTraps
         if report.mode == .inline {
             for key in report.keys where key.sitesFound == 0 {
-                outcome.failures.append("\(key.name): no call sites found")
+                // A key the runtime left on its trampoline, saying why, fell back correctly (every result
+                // above was still checked); one with no sites and no reason is a failure.
+                if let problem = key.problem {
+                    outcome.fallbacks.append("\(key.name): stays on its trampoline (indirect), every result right: \(problem)")
+                } else {
+                    outcome.failures.append("\(key.name): no call sites found")
+                }
             }
         }
         return outcome

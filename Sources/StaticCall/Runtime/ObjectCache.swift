@@ -38,6 +38,16 @@ final class ObjectCache {
 
     var displayName: String { info.name.isEmpty ? "<executable>" : info.name }
 
+    /// The trampoline symbols of this object's file (`.symtab`, else `.dynsym`), by loaded address: read
+    /// once, and only when a registration thunk is not a plain jump (an instrumented build).
+    lazy var trampolineSymbols: [UInt64: String] = {
+        var result: [UInt64: String] = [:]
+        for s in Symbolizer.functionSymbols(info.name.isEmpty ? "/proc/self/exe" : info.name) where s.name.hasPrefix(TrampolineSymbol.prefix) {
+            result[s.start &+ info.bias] = s.name
+        }
+        return result
+    }()
+
     /// The function containing `address`, from the unwind index.
     func function(containing address: UInt64) -> FunctionRange? {
         guard let index else { return nil }

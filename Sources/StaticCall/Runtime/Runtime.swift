@@ -322,7 +322,17 @@ final class Runtime: @unchecked Sendable {
         func isOwn(_ a: UInt64) -> Bool {
             a == record.trampoline || (a..<(a &+ 16)).contains { siteOwners[$0] == record.id }
         }
-        return isOwn(t) || isOwn(followForwarders(t))
+        return isOwn(t) || isOwn(followForwarders(t)) || isInstrumentedForwarder(followForwarders(t), of: record)
+    }
+
+    /// The key's forwarder in an instrumented build: a short function (instrumentation calls around one
+    /// call of the key) that holds one of the key's own sites past the first 16 bytes. As a target it
+    /// would call the key forever.
+    private func isInstrumentedForwarder(_ a: UInt64, of record: KeyRecord) -> Bool {
+        guard let range = object(containing: a)?.function(containing: a), range.start == a, range.end &- range.start <= 96 else {
+            return false
+        }
+        return record.sites.contains { range.contains($0.address) }
     }
 
     /// Whether the calling thread is inside a batch, whose changes are applied when it ends (and not in
@@ -644,6 +654,33 @@ final class Runtime: @unchecked Sendable {
         return t
     }
 
+    /// An instrumented build (sanitizers, coverage) or an unoptimized one adds calls to the thunk and to
+    /// the key's forwarder, so following jumps can end at the forwarder, or nowhere. A function with more
+    /// than one direct branch target is checked against the symbol table (read only then): the
+    /// trampoline is the one function among it and its targets whose symbol is this key's trampoline.
+    /// Without such a symbol (a stripped file) the function found is kept, or nil.
+    private func trampolineBySymbol(from function: UInt64, of record: KeyRecord) -> UInt64? {
+        guard let object = object(containing: function), let bytes = object.functionBytes(startingAt: function) else {
+            return function == record.trampolineThunk ? nil : function
+        }
+        let targets = SiteDiscovery.directBranchTargets(bytes, at: function) ?? []
+        let plain = function != record.trampolineThunk
+        guard targets.count > 1 || !plain else { return function }
+        if let found = TrampolineSymbol.trampoline(of: record.name, among: targets.union([function]), symbolAt: { object.trampolineSymbols[$0] }) {
+            return found
+        }
+        if plain { return function }
+        // The thunk itself is instrumented: its targets may be the (instrumented) forwarder. One level more.
+        var found: Set<UInt64> = []
+        for target in targets {
+            guard let owner = self.object(containing: target), let body = owner.functionBytes(startingAt: target),
+                  let next = SiteDiscovery.directBranchTargets(body, at: target),
+                  let t = TrampolineSymbol.trampoline(of: record.name, among: next, symbolAt: { owner.trampolineSymbols[$0] }) else { continue }
+            found.insert(t)
+        }
+        return found.count == 1 ? found.first : nil
+    }
+
     private func discover(_ records: [KeyRecord]) {
         var byObject: [ObjectIdentifier: (ObjectCache, [KeyRecord])] = [:]
         for record in records {
@@ -656,10 +693,13 @@ final class Runtime: @unchecked Sendable {
             // -O: the thunk is `jmp trampoline`; -Onone: its only direct call is to the trampoline.
             // The optimizer may route the thunk through the public forwarder (`jmp f` where f is `jmp
             // trampoline`): follow pure forwarders to the function that is not one.
-            guard let first = SiteDiscovery.forwardedTarget(thunk, at: record.trampolineThunk, allowSingleCall: true),
-                  case let trampoline = followForwarders(first),
+            let forwarded = SiteDiscovery.forwardedTarget(thunk, at: record.trampolineThunk, allowSingleCall: true)
+                .map { trampolineBySymbol(from: followForwarders($0), of: record) }
+                ?? trampolineBySymbol(from: record.trampolineThunk, of: record)
+            guard let trampoline = forwarded,
                   let object = object(containing: trampoline), object.functionBytes(startingAt: trampoline) != nil else {
-                record.problem = "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16))"
+                record.problem = "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16)) "
+                    + "(not a plain jump, as in an instrumented build, and no single target of it has a trampoline's symbol: a stripped file?)"
                 continue
             }
             // Two keys resolving to one trampoline means the optimizer merged their slow paths: no site
