@@ -36,8 +36,9 @@ let package = Package(
         ),
         // Test traits (Swift Testing): a separate product, so that StaticCall never links Testing.
         .target(name: "StaticCallTesting", dependencies: ["StaticCall"]),
-        // The demo's measured loops, compiled with -O even in the debug build of `swift run staticcall
-        // demo`, so that a newcomer's first numbers are real without a release build of swift-syntax.
+        // The demo's measured loops and the selftest's keys, compiled with -O even in the debug build of
+        // `swift run staticcall demo`: a newcomer's first numbers are real without a release build of
+        // swift-syntax, and the selftest has the call and tail sites of optimized code.
         .target(name: "StaticCallDemo", dependencies: ["StaticCall"], swiftSettings: optimized),
         .executableTarget(
             name: "staticcall",
@@ -93,9 +94,13 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-/// Code as a release build compiles it, in every configuration, for the integration programs and the
+/// Code compiled as a release build would, in every configuration, for the integration programs and the
 /// demo's loops (a package that depends on this one never builds them: only the `staticcall` tool uses
 /// one of them, and no product depends on a tool): -O; -wmo with
 /// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
-/// off, since whole-module compilation replaces it (the driver warns otherwise).
-var optimized: [SwiftSetting] { [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"])] }
+/// off, since whole-module compilation replaces it (the driver warns otherwise). The configuration's own
+/// flags stay (`-enable-testing` keeps internal functions emitted; `DEBUG` stays defined), so the
+/// programs test `STATICCALL_OPTIMIZED` where they need to know.
+var optimized: [SwiftSetting] {
+    [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"]), .define("STATICCALL_OPTIMIZED")]
+}

@@ -27,8 +27,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "StaticCallTestPlugin", dependencies: [staticCall], path: "Plugin", swiftSettings: optimized),
-        // No flags: the benchmark package links this library too (a package's unsafe flags are refused
-        // in its dependents' builds).
+        // No flags: the benchmark package links this library too, and measures it as its release build
+        // compiles it.
         .target(name: "StaticCallTestTargets", path: "CTargets"),
         .executableTarget(
             name: "consumer",

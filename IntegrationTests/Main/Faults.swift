@@ -256,7 +256,7 @@ func runFault(_ name: String) {
     case "int3-fails-mid-patch":
         denyRemap()
         EnabledKey.update(returning: true)
-        check(countEnabled(10) == 10 && key("enabled()").map { $0.sitesPatched == $0.sitesFound } == true,
+        check(countEnabled(10) == 10 && key("enabled()").map { $0.sitesFound >= 1 && $0.sitesPatched == $0.sitesFound } == true,
               "every site of enabled() patched before the filter")
         let err = cfaults_deny_syscall_when_equal(cfaults_nr_pwrite64(), EPERM, 2, 4)
         check(err == 0, "seccomp filter refusing 4-byte pwrite64 installed (errno \(err))")

@@ -6,7 +6,7 @@
 // With --plugin, another thread loads and closes the test plugin and the C library of targets in a loop,
 // calling and updating the plugin's keys and pointing a host key at the library's function and back.
 //
-//   staticcall-integration soak [--iterations UPDATES] [--threads N] [--int3] [--plugin]
+//   staticcall-integration soak [--iterations UPDATES] [--threads N] [--int3] [--plugin [--plugin-path SO --targets-path SO]]
 #if canImport(Glibc)
 import Glibc
 #endif

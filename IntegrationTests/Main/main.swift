@@ -1,4 +1,4 @@
-// The release-built integration program: real call sites the optimizer emitted, patched while other
+// The integration program (compiled with -O in every configuration): real call sites the optimizer emitted, patched while other
 // threads call them. Run by StaticCallTests/IntegrationTests in every configuration; prints one line per
 // check and exits non-zero on any failure.
 //

@@ -20,27 +20,38 @@ public enum TrampolineSymbol {
         symbol.hasPrefix(prefix) && !symbol.hasSuffix(slowPathSuffix) && symbol != dispatch
     }
 
-    /// Whether a trampoline symbol can belong to the key named `keyName` as the report names it
-    /// (`checksum(_:)`, `Codec.encode(_:)`, `Logging.verbose`): its name part, without the prefix, the
-    /// static-key marker and the uniqueness suffix, ends with the key's base name.
+    /// Whether a trampoline symbol is the one the macros give the key named `keyName` as the report names
+    /// it: `checksum(_:)` → `__dtrace_staticcall_checksum_<hash>`, `Codec.encode(_:)` →
+    /// `__dtrace_staticcall_Codec_encode_<hash>` (the type's non-alphanumerics as `_`), the static key
+    /// `Logging.verbose` → `__dtrace_staticcall_key_verbose_<hash>` (a key named without parentheses).
+    /// Exact: the hash suffix is the only part not compared.
     public static func symbol(_ symbol: String, canBelongTo keyName: String) -> Bool {
         guard isTrampoline(symbol) else { return false }
         var rest = Substring(symbol.dropFirst(prefix.count))
-        if let underscore = rest.lastIndex(of: "_") {
-            let tail = rest[rest.index(after: underscore)...]
-            if (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) { rest = rest[..<underscore] }
-        }
-        if rest.hasPrefix("key_") { rest = rest.dropFirst(4) }
+        guard let underscore = rest.lastIndex(of: "_") else { return false }
+        let tail = rest[rest.index(after: underscore)...]
+        guard (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) else { return false }
+        rest = rest[..<underscore]
+        let isStaticKey = !keyName.contains("(")
         let base = keyName.prefix { $0 != "(" }
-        let last = base.split(separator: ".").last.map(String.init) ?? String(base)
-        return rest == last || rest.hasSuffix("_" + last)
+        let expected: String
+        if isStaticKey {
+            expected = "key_" + (base.split(separator: ".").last.map(String.init) ?? String(base))
+        } else {
+            expected = String(base.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        }
+        return rest == expected
     }
 
     /// The trampoline of the key named `keyName` among `candidates` (a function and the targets of its
-    /// direct branches): the one candidate whose symbol is that key's trampoline. Nil when none or more
-    /// than one is (never a guess).
-    public static func trampoline(of keyName: String, among candidates: Set<UInt64>, symbolAt: (UInt64) -> String?) -> UInt64? {
-        let named = candidates.filter { symbolAt($0).map { symbol($0, canBelongTo: keyName) } ?? false }
+    /// direct branches): the one candidate whose symbols are exactly that key's trampoline. Nil when none
+    /// or more than one is, or when an address carries more than one trampoline name (merged: never a
+    /// guess).
+    public static func trampoline(of keyName: String, among candidates: Set<UInt64>, symbolsAt: (UInt64) -> [String]) -> UInt64? {
+        let named = candidates.filter { address in
+            let names = symbolsAt(address).filter(isTrampoline)
+            return names.count == 1 && symbol(names[0], canBelongTo: keyName)
+        }
         return named.count == 1 ? named.first : nil
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import StaticCall
+import StaticCallDemo
 import Synchronization
 
 /// CONFIG_STATIC_CALL_SELFTEST, extended: every state transition at call and tail sites, with threads

@@ -16,7 +16,20 @@ struct TrampolineSymbolTests {
         #expect(TrampolineSymbol.symbol("__dtrace_staticcall_checksum_83266af3f981d9fc", canBelongTo: "checksum(_:)"))
         #expect(TrampolineSymbol.symbol("__dtrace_staticcall_Codec_encode_0123456789abcdef", canBelongTo: "Codec.encode(_:)"))
         #expect(TrampolineSymbol.symbol("__dtrace_staticcall_key_verbose_0123456789abcdef", canBelongTo: "Logging.verbose"))
-        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_IntegrationMain_enabled", canBelongTo: "enabled()"))
+        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_same_00_0123456789abcdef", canBelongTo: "same_00(_:)"))
+        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_Outer_Inner_run_0123456789abcdef", canBelongTo: "Outer.Inner.run()"))
+        // Exact, never a suffix: another type's method, a longer name, a static key of the same name,
+        // and a hand-written symbol without the hash are not this key's.
+        #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_Other_encode_0123456789abcdef", canBelongTo: "Codec.encode(_:)"))
+        #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_fast_encode_0123456789abcdef", canBelongTo: "encode(_:)"))
+        #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_key_encode_0123456789abcdef", canBelongTo: "encode(_:)"))
+        #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_encode_0123456789abcdef", canBelongTo: "encode"))
+        #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_IntegrationMain_enabled", canBelongTo: "enabled()"))
+        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_key_down_0123456789abcdef", canBelongTo: "down"))
+        // `@StaticCall func key_down()` gets the same form as the static key `down`: both match, and only
+        // one of them is ever among a thunk's targets (each hash is the declaration's own).
+        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_key_down_0123456789abcdef", canBelongTo: "key_down()"))
+        #expect(TrampolineSymbol.symbol("__dtrace_staticcall_key_down_0123456789abcdef", canBelongTo: "Keys.down"))
         #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_checksum_83266af3f981d9fc", canBelongTo: "crc(_:)"))
         #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_checksum_83266af3f981d9fc_slow", canBelongTo: "checksum(_:)"))
         #expect(!TrampolineSymbol.symbol("__dtrace_staticcall_mychecksum_83266af3f981d9fc", canBelongTo: "checksum(_:)"))
@@ -28,10 +41,13 @@ struct TrampolineSymbolTests {
             0x300: "__dtrace_staticcall_checksum_83266af3f981d9fc_slow", 0x400: "__dtrace_staticcall_crc_0123456789abcdef",
             0x500: "__dtrace_staticcall_checksum_fedcba9876543210",
         ]
-        let lookup: (UInt64) -> String? = { symbols[$0] }
-        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x100, 0x200, 0x300], symbolAt: lookup) == 0x200)
-        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x100, 0x400], symbolAt: lookup) == nil)
+        let lookup: (UInt64) -> [String] = { symbols[$0].map { [$0] } ?? [] }
+        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x100, 0x200, 0x300], symbolsAt: lookup) == 0x200)
+        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x100, 0x400], symbolsAt: lookup) == nil)
         // Two same-named trampolines (two files) among the targets: ambiguous, so none.
-        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x200, 0x500], symbolAt: lookup) == nil)
+        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x200, 0x500], symbolsAt: lookup) == nil)
+        // Two keys' trampolines merged at one address: neither key gets it.
+        let merged: (UInt64) -> [String] = { $0 == 0x200 ? ["__dtrace_staticcall_checksum_83266af3f981d9fc", "__dtrace_staticcall_crc_0123456789abcdef"] : [] }
+        #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x200], symbolsAt: merged) == nil)
     }
 }

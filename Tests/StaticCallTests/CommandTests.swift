@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The `staticcall` subcommands as a user runs them (release build of the tool).
+/// The `staticcall` subcommands as a user runs them (the debug build of the tool; its workloads are compiled with -O).
 @Suite("staticcall demo, report, selftest", .serialized)
 struct CommandTests {
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
@@ -45,6 +45,8 @@ struct CommandTests {
         let r = try run(["selftest", "--rounds", "50", "--json"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("\"passed\":true"))
+        // In inline mode every selftest key is patched: none may pass by falling back.
+        #expect(r.output.contains("\"mode\":\"inline\"") && r.output.contains("\"fallbacks\":[]"), "\(r.output)")
     }
 
     @Test func badUsageExitsWith64() throws {

@@ -131,7 +131,7 @@ struct IntegrationCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-@Suite("Release-built integration program", .serialized)
+@Suite("Integration program (-O)", .serialized)
 struct IntegrationTests {
     static let cases: [IntegrationCase] = [
         IntegrationCase(name: "every state at loop, tail, other-file and second-module sites (inline, page remap)",

@@ -2,7 +2,7 @@ import Foundation
 import MachineCode
 import Testing
 
-/// `staticcall sites`: agreement with objdump on real release-built binaries, every bad input, and fuzzing.
+/// `staticcall sites`: agreement with objdump on the real -O-built test programs, every bad input, and fuzzing.
 @Suite("staticcall sites", .serialized)
 struct SitesTests {
     /// objdump's call and jmp instructions whose target symbol is a key's trampoline: (site, trampoline, kind).

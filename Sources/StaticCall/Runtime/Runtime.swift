@@ -147,6 +147,16 @@ final class Runtime: @unchecked Sendable {
         unbatched = unbatched.filter { $0.key == me }
     }
 
+    /// Stops the process after a signal handler re-entered the runtime, with only async-signal-safe
+    /// calls: the interrupted transaction may hold the loader's lock, and `fatalError` in a debug build
+    /// prints a symbolized backtrace (`dladdr`), which would wait for that lock forever (seen: a debug
+    /// build of the fault matrix's program hung instead of stopping).
+    private static func stopReentered() -> Never {
+        let message: StaticString = "StaticCall: re-entered from a signal handler: an update, a key's first call or another StaticCall API was used in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").\n"
+        message.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
+        abort()
+    }
+
     /// Runs `body` under the update lock as the runtime's own work, with the loader's list locked (no
     /// object can be unmapped while the runtime reads or writes it) and brought up to date first. A
     /// signal handler that calls into the runtime while its thread is already inside it would run a
@@ -154,7 +164,7 @@ final class Runtime: @unchecked Sendable {
     private func exclusive<R>(_ body: () -> R) -> R {
         let me = UInt(pthread_self())
         if busyThread.load(ordering: .relaxed) == me {
-            fatalError("StaticCall: re-entered from a signal handler: an update, a key's first call or another StaticCall API was used in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").")
+            Self.stopReentered()
         }
         lock.lock()
         busyThread.store(me, ordering: .relaxed)
@@ -325,11 +335,19 @@ final class Runtime: @unchecked Sendable {
         return isOwn(t) || isOwn(followForwarders(t)) || isInstrumentedForwarder(followForwarders(t), of: record)
     }
 
+    /// Whether a sanitizer or coverage runtime is in the process (its entry points are exported), so that
+    /// forwarders may be longer than a jump. Elsewhere a short function that calls the key is the user's
+    /// own (a recursive target such as `{ n in n < 2 ? n : fib(n - 1) }`), not a forwarder.
+    private static let isInstrumented: Bool = ([String])(["__tsan_func_entry", "__asan_init", "__msan_init", "__ubsan_handle_add_overflow",
+                                               "__llvm_profile_runtime", "__sanitizer_cov_trace_pc_guard"]).contains { (name: String) in
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) != nil
+    }
+
     /// The key's forwarder in an instrumented build: a short function (instrumentation calls around one
     /// call of the key) that holds one of the key's own sites past the first 16 bytes. As a target it
     /// would call the key forever.
     private func isInstrumentedForwarder(_ a: UInt64, of record: KeyRecord) -> Bool {
-        guard let range = object(containing: a)?.function(containing: a), range.start == a, range.end &- range.start <= 96 else {
+        guard Self.isInstrumented, let range = object(containing: a)?.function(containing: a), range.start == a, range.end &- range.start <= 96 else {
             return false
         }
         return record.sites.contains { range.contains($0.address) }
@@ -666,7 +684,7 @@ final class Runtime: @unchecked Sendable {
         let targets = SiteDiscovery.directBranchTargets(bytes, at: function) ?? []
         let plain = function != record.trampolineThunk
         guard targets.count > 1 || !plain else { return function }
-        if let found = TrampolineSymbol.trampoline(of: record.name, among: targets.union([function]), symbolAt: { object.trampolineSymbols[$0] }) {
+        if let found = TrampolineSymbol.trampoline(of: record.name, among: targets.union([function]), symbolsAt: { object.trampolineSymbols[$0] ?? [] }) {
             return found
         }
         if plain { return function }
@@ -675,7 +693,7 @@ final class Runtime: @unchecked Sendable {
         for target in targets {
             guard let owner = self.object(containing: target), let body = owner.functionBytes(startingAt: target),
                   let next = SiteDiscovery.directBranchTargets(body, at: target),
-                  let t = TrampolineSymbol.trampoline(of: record.name, among: next, symbolAt: { owner.trampolineSymbols[$0] }) else { continue }
+                  let t = TrampolineSymbol.trampoline(of: record.name, among: next, symbolsAt: { owner.trampolineSymbols[$0] ?? [] }) else { continue }
             found.insert(t)
         }
         return found.count == 1 ? found.first : nil
