@@ -16,6 +16,32 @@ struct CommandTests {
         let rows = object?["rows"] as? [[String: Any]] ?? []
         #expect(rows.compactMap { $0["mechanism"] as? String } == ["static call + static key", "closure variable", "protocol existential", "@_dynamicReplacement", "C function pointer"])
         #expect(rows.allSatisfy { ($0["nsPerPacket"] as? Double ?? 0) > 0 })
+        // The first numbers a newcomer sees (`swift run staticcall demo`, a debug build) are of optimized loops.
+        #expect(object?["debugBuild"] as? Bool == false, "\(r.output)")
+    }
+
+    /// The offline analysis and the running runtime see the same keys in the same binary: `staticcall
+    /// sites` on the tool itself lists exactly the keys `staticcall report` (patchAll: every key of the
+    /// binary) lists, each with as many sites.
+    @Test func sitesListsExactlyTheKeysTheReportListsWithAsManySites() throws {
+        let cli = try SitesTests.cli.get()
+        let report = try run(["report", "--json"])
+        let sites = try run(["sites", cli, "--json"])
+        #expect(report.status == 0 && sites.status == 0, "\(report.output)\n\(sites.output)")
+        let reportKeys = (try JSONSerialization.jsonObject(with: Data(report.output.utf8)) as? [String: Any])?["keys"] as? [[String: Any]] ?? []
+        let trampolines = (try JSONSerialization.jsonObject(with: Data(sites.output.utf8)) as? [String: Any])?["trampolines"] as? [[String: Any]] ?? []
+        // Report names `demoChecksum(_:)` / `demoVerbose`; sites names `demoChecksum` / `demoVerbose (static key)`.
+        var fromReport: [String: Int] = [:]
+        for k in reportKeys {
+            guard let name = k["name"] as? String, let found = k["sitesFound"] as? Int else { continue }
+            fromReport[String(name.prefix { $0 != "(" })] = found
+        }
+        var fromSites: [String: Int] = [:]
+        for t in trampolines {
+            guard let name = t["name"] as? String, let list = t["sites"] as? [[String: Any]] else { continue }
+            fromSites[name.replacingOccurrences(of: " (static key)", with: "")] = list.count
+        }
+        #expect(!fromReport.isEmpty && fromReport == fromSites, "report: \(fromReport)\nsites: \(fromSites)")
     }
 
     @Test func aMisspelledModeIsWarnedAboutOnceAndIgnored() throws {
