@@ -74,12 +74,7 @@ public struct SiteAnalysis: Equatable, Sendable {
     /// A readable name for a trampoline symbol: `__dtrace_staticcall_Codec_encode_1a2b…` → `Codec.encode`,
     /// `__dtrace_staticcall_key_tracing_…` → `tracing (static key)`.
     public static func displayName(of symbol: String) -> String {
-        var rest = Substring(symbol.dropFirst(symbolPrefix.count))
-        // Drop the uniqueness suffix the macros add: an underscore and 8 to 16 hex digits.
-        if let underscore = rest.lastIndex(of: "_") {
-            let tail = rest[rest.index(after: underscore)...]
-            if (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) { rest = rest[..<underscore] }
-        }
+        let rest = TrampolineSymbol.namePart(of: symbol).name
         if rest.hasPrefix("key_") { return rest.dropFirst(4) + " (static key)" }
         return rest.split(separator: "_", omittingEmptySubsequences: false).joined(separator: ".")
     }

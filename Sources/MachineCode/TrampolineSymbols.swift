@@ -20,6 +20,16 @@ public enum TrampolineSymbol {
         symbol.hasPrefix(prefix) && !symbol.hasSuffix(slowPathSuffix) && symbol != dispatch
     }
 
+    /// A symbol of the family without its prefix and without the uniqueness suffix the macros add (an
+    /// underscore and 8 to 16 hex digits), and whether that suffix was there.
+    public static func namePart(of symbol: String) -> (name: Substring, hashed: Bool) {
+        let rest = Substring(symbol.dropFirst(prefix.count))
+        guard let underscore = rest.lastIndex(of: "_") else { return (rest, false) }
+        let tail = rest[rest.index(after: underscore)...]
+        guard (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) else { return (rest, false) }
+        return (rest[..<underscore], true)
+    }
+
     /// Whether a trampoline symbol is the one the macros give the key named `keyName` as the report names
     /// it: `checksum(_:)` → `__dtrace_staticcall_checksum_<hash>`, `Codec.encode(_:)` →
     /// `__dtrace_staticcall_Codec_encode_<hash>` (the type's non-alphanumerics as `_`), the static key
@@ -27,11 +37,8 @@ public enum TrampolineSymbol {
     /// Exact: the hash suffix is the only part not compared.
     public static func symbol(_ symbol: String, canBelongTo keyName: String) -> Bool {
         guard isTrampoline(symbol) else { return false }
-        var rest = Substring(symbol.dropFirst(prefix.count))
-        guard let underscore = rest.lastIndex(of: "_") else { return false }
-        let tail = rest[rest.index(after: underscore)...]
-        guard (8...16).contains(tail.count), tail.allSatisfy(\.isHexDigit) else { return false }
-        rest = rest[..<underscore]
+        let (rest, hashed) = namePart(of: symbol)
+        guard hashed else { return false }
         let isStaticKey = !keyName.contains("(")
         let base = keyName.prefix { $0 != "(" }
         let expected: String
