@@ -13,6 +13,11 @@ let package = Package(
         .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
     ],
+    // Not a feature for users: compiles the portable implementation (indirect mode, as on macOS and Musl)
+    // on x86-64 Linux, so that the branch every other platform builds is compiled and tested here (CI).
+    traits: [
+        .trait(name: "ForcePortable", description: "Build the portable (indirect-only) implementation on every platform; for testing the non-Linux branch on Linux."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Every major version from 600 builds the macros and passes their tests (600.0.1, 602.0.0 and
@@ -25,8 +30,8 @@ let package = Package(
         // Pure logic: bytes in, facts out. No side effects, no platform code.
         .target(name: "MachineCode"),
         // Only what Swift cannot express: the SIGTRAP handler and raw syscalls.
-        .target(name: "CStaticCall"),
-        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall", "StaticCallMacros"]),
+        .target(name: "CStaticCall", cSettings: [portableC]),
+        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall", "StaticCallMacros"], swiftSettings: [portable]),
         .macro(
             name: "StaticCallMacros",
             dependencies: [
@@ -42,9 +47,9 @@ let package = Package(
         .target(name: "StaticCallDemo", dependencies: ["StaticCall"], swiftSettings: optimized),
         .executableTarget(
             name: "staticcall",
-            dependencies: ["StaticCall", "StaticCallDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["StaticCall", "StaticCallDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [portable]
         ),
-
         // The integration programs: hand-written trampolines exactly as the macros generate them, and macro
         // keys, called from loops, tail positions, other files and other modules. Only optimized code shows
         // the call sites the patcher works on, so these targets are compiled with -O even in the debug
@@ -76,11 +81,12 @@ let package = Package(
         // offer users).
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
-        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"]),
+        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"],
+                    swiftSettings: [portable]),
         .testTarget(
             name: "StaticCallSwift5Tests",
             dependencies: ["StaticCall"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v5), portable]
         ),
         .testTarget(
             name: "StaticCallMacrosTests",
@@ -102,5 +108,10 @@ let package = Package(
 /// flags stay (`-enable-testing` keeps internal functions emitted; `DEBUG` stays defined), so the
 /// programs test `STATICCALL_OPTIMIZED` where they need to know.
 var optimized: [SwiftSetting] {
-    [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"]), .define("STATICCALL_OPTIMIZED")]
+    [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"]), .define("STATICCALL_OPTIMIZED"), portable]
 }
+
+/// `STATICCALL_FORCE_PORTABLE` when the trait ForcePortable is enabled (`swift test --traits ForcePortable`):
+/// the sources' platform condition then takes the branch of platforms other than x86-64 Linux with glibc.
+var portable: SwiftSetting { .define("STATICCALL_FORCE_PORTABLE", .when(traits: ["ForcePortable"])) }
+var portableC: CSetting { .define("STATICCALL_FORCE_PORTABLE", .when(traits: ["ForcePortable"])) }

@@ -4,7 +4,44 @@
 
 #include <errno.h>
 
-#if defined(__linux__) && defined(__x86_64__)
+#include "Engine.h"
+
+/* Why C: a mark a signal handler can read without touching anything lazily initialized (Swift's globals
+   are initialized once, on first use: a handler on the thread running that initializer would wait for
+   itself). */
+static uintptr_t initializing_thread;
+uintptr_t cstaticcall_mark_initializing(uintptr_t thread) {
+    return __atomic_exchange_n(&initializing_thread, thread, __ATOMIC_ACQ_REL);
+}
+uintptr_t cstaticcall_initializing_thread(void) { return __atomic_load_n(&initializing_thread, __ATOMIC_ACQUIRE); }
+
+/* Why C: functions with fixed bodies whose addresses Swift can take without a thin conversion, each
+   returning its own slot: a function "returning v" for any v without writing code (every platform; no
+   page is ever writable and executable). A slot is written before its function's address is published
+   and never changes; release/acquire, so that an address passed on without ordering of its own still
+   finds the value (free on x86-64; arm64 needs it). */
+static uint64_t constant_slots[CSTATICCALL_CONSTANT_FUNCTIONS];
+#define CONSTANT_FUNCTION(a, b) \
+    __attribute__((noinline, used)) static uint64_t constant_function_##a##b(void) { \
+        return __atomic_load_n(&constant_slots[(a) * 8 + (b)], __ATOMIC_ACQUIRE); \
+    }
+#define CONSTANT_FUNCTIONS(a) CONSTANT_FUNCTION(a, 0) CONSTANT_FUNCTION(a, 1) CONSTANT_FUNCTION(a, 2) \
+    CONSTANT_FUNCTION(a, 3) CONSTANT_FUNCTION(a, 4) CONSTANT_FUNCTION(a, 5) CONSTANT_FUNCTION(a, 6) CONSTANT_FUNCTION(a, 7)
+CONSTANT_FUNCTIONS(0) CONSTANT_FUNCTIONS(1) CONSTANT_FUNCTIONS(2) CONSTANT_FUNCTIONS(3)
+CONSTANT_FUNCTIONS(4) CONSTANT_FUNCTIONS(5) CONSTANT_FUNCTIONS(6) CONSTANT_FUNCTIONS(7)
+#define CONSTANT_ROW(a) constant_function_##a##0, constant_function_##a##1, constant_function_##a##2, \
+    constant_function_##a##3, constant_function_##a##4, constant_function_##a##5, constant_function_##a##6, constant_function_##a##7
+static uint64_t (*const constant_functions[CSTATICCALL_CONSTANT_FUNCTIONS])(void) = {
+    CONSTANT_ROW(0), CONSTANT_ROW(1), CONSTANT_ROW(2), CONSTANT_ROW(3),
+    CONSTANT_ROW(4), CONSTANT_ROW(5), CONSTANT_ROW(6), CONSTANT_ROW(7),
+};
+uintptr_t cstaticcall_constant_function(size_t slot, uint64_t value) {
+    if (slot >= CSTATICCALL_CONSTANT_FUNCTIONS) return 0;
+    __atomic_store_n(&constant_slots[slot], value, __ATOMIC_RELEASE);
+    return (uintptr_t)constant_functions[slot];
+}
+
+#if defined(CSTATICCALL_ENGINE)
 #include <link.h>
 #include <linux/membarrier.h>
 #include <pthread.h>

@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include "CStaticCallImages.h"
 
-#if defined(__linux__)
+#include "Engine.h"
+
+#if defined(CSTATICCALL_ENGINE)
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>

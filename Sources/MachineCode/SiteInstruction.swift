@@ -104,15 +104,18 @@ public enum SitePlanner {
     /// The instruction a site of `kind` at `site` should hold when its key is in `state`, and, when
     /// that is the trampoline itself rather than the state inline, why.
     ///
-    /// `constantFunctions` maps a value of `%rax` to a function that returns it: a tail site of a key
-    /// holding that constant jumps there (one instruction) instead of staying on the trampoline, and a
-    /// disabled tail site jumps to the one returning 0.
+    /// `constantFunction` gives a function that returns a value of `%rax` (nil if there is none): a tail
+    /// site of a key holding that constant jumps there (one instruction) instead of staying on the
+    /// trampoline, a call site whose constant needs more than a 5-byte load calls it, and a disabled
+    /// tail site jumps to the one returning 0.
     ///
     /// `stub` gives, for an address out of rel32 reach of the site, a `FarJumpStub` within reach that
-    /// jumps there (or nil: the site stays on the trampoline, with the reason).
+    /// jumps there (or nil: the site stays on the trampoline, with the reason). It comes first, so that a
+    /// trailing closure is always the stub (both have the same type): with `constantFunction:` given,
+    /// `stub:` must be given by label too.
     public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64,
-                            constantFunctions: [UInt64: UInt64] = [:],
-                            stub: (UInt64) -> UInt64? = { _ in nil }) -> (SiteInstruction, reason: String?) {
+                            stub: (UInt64) -> UInt64? = { _ in nil },
+                            constantFunction: (UInt64) -> UInt64? = { _ in nil }) -> (SiteInstruction, reason: String?) {
         let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
         /// `address` itself if a rel32 at the site reaches it, else a stub that does.
         func reachable(_ address: UInt64) -> UInt64? {
@@ -129,17 +132,28 @@ public enum SitePlanner {
             guard kind == .tail else { return (.nop, nil) }
             // Not `ret`: every tail state starts with E9, so that a first byte written back by someone
             // else (a uprobe on the function entry, detached) still makes the site a whole jump.
-            if let f = constantFunctions[0], let to = reachable(f) { return (.jump(to), nil) }
+            if let f = constantFunction(0), let to = reachable(f) { return (.jump(to), nil) }
             return (viaTrampoline, "a disabled tail site jumps to a return stub, which is out of rel32 reach")
         case let .constant(bits, width):
             let rax = width == .bits64 ? bits : bits & 0xffff_ffff
+            /// A function returning the constant (asked for by the key's value, as `$f.target` asks, so
+            /// that both share it; a narrow key reads only the low bits), or why there is none.
+            func returning() -> (UInt64?, String) {
+                guard let f = constantFunction(bits) else { return (nil, "no function returning it is left (every one holds another constant)") }
+                guard let to = reachable(f) else { return (nil, "the function returning it is out of rel32 reach and has no stub within it") }
+                return (to, "")
+            }
             guard kind == .call else {
-                if let f = constantFunctions[rax], let to = reachable(f) { return (.jump(to), nil) }
-                return (viaTrampoline, "a tail site cannot return the constant \(Int64(bitPattern: bits)) in one instruction")
+                let (to, why) = returning()
+                if let to { return (.jump(to), nil) }
+                return (viaTrampoline, "a tail site cannot return the constant \(Int64(bitPattern: bits)) in one instruction: \(why)")
             }
             let insn = SiteInstruction.loadConstant(rax)
-            if insn.encode(at: site) == nil { return (viaTrampoline, "constant \(Int64(bitPattern: bits)) needs more than one 5-byte instruction") }
-            return (insn, nil)
+            if insn.encode(at: site) != nil { return (insn, nil) }
+            // A direct call of a function that returns the constant: no load of the key's state.
+            let (to, why) = returning()
+            if let to { return (.call(to), nil) }
+            return (viaTrampoline, "constant \(Int64(bitPattern: bits)) needs more than one 5-byte instruction: \(why)")
         }
     }
 }

@@ -78,7 +78,9 @@ extension StaticCallReport {
         let keysJSON = keys.map { k in
             let unpatched = k.unpatched.map { "{\"address\": \(JSONText.address(UInt64($0.address))), \"reason\": \(string($0.reason))}" }
             return "{\"name\": \(string(k.name)), \"target\": \(string(k.target)), \"mode\": \(string(k.mode.rawValue)), "
-                + "\"sitesFound\": \(k.sitesFound), \"sitesPatched\": \(k.sitesPatched), \"unpatched\": [\(unpatched.joined(separator: ", "))], "
+                + "\"sitesFound\": \(k.sitesFound), \"sitesPatched\": \(k.sitesPatched), "
+                + "\"patchedSites\": [\(k.patchedSites.map { JSONText.address(UInt64($0)) }.joined(separator: ", "))], "
+                + "\"unpatched\": [\(unpatched.joined(separator: ", "))], "
                 + "\"updates\": \(k.updates), \"slowPathCalls\": \(k.slowPathCalls), \"problem\": \(k.problem.map(string) ?? "null")}"
         }
         return "{\"mode\": \(string(mode.rawValue)), \"reason\": \(reason.map(string) ?? "null"), \"writer\": \(writer.map(string) ?? "null"), "

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import ArgumentParser
 import StaticCall
@@ -77,13 +83,17 @@ final class SelftestWorker: @unchecked Sendable {
     let stop: UnsafePointer<Atomic<Bool>>
     var calls = 0
     var wrong = 0
+    #if canImport(Glibc)
     var thread = pthread_t()
+    #else
+    var thread: pthread_t? // a pointer on Darwin and Musl
+    #endif
 
     init(stop: UnsafePointer<Atomic<Bool>>) { self.stop = stop }
 
     func start() {
         pthread_create(&thread, nil, { context in
-            Unmanaged<SelftestWorker>.fromOpaque(context!).takeUnretainedValue().loop()
+            Unmanaged<SelftestWorker>.fromOpaque(unwrapped(context)).takeUnretainedValue().loop()
             return nil
         }, Unmanaged.passUnretained(self).toOpaque())
     }
@@ -107,7 +117,11 @@ final class SelftestWorker: @unchecked Sendable {
         }
     }
 
+    #if canImport(Glibc)
     func join() { pthread_join(thread, nil) }
+    #else
+    func join() { if let thread { pthread_join(thread, nil) } }
+    #endif
 }
 
 struct SelftestRun {
@@ -184,3 +198,6 @@ struct SelftestRun {
         return outcome
     }
 }
+
+/// A thread's start argument, optional or not depending on the C library's declaration of pthread_create.
+private func unwrapped(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer { context! }

@@ -95,7 +95,7 @@ struct FarJumpStubTests {
         let unreachable = SitePlanner.plan(.target(far), kind: .call, site: site, trampoline: tramp) { _ in far - 8 }
         #expect(unreachable.0 == .call(tramp) && unreachable.reason?.contains("rel32") == true)
         // Constant functions of another image (a tail site of a key holding 1) go through stubs too.
-        let one = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp, constantFunctions: [1: far]) { _ in stub }
+        let one = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp, stub: { _ in stub }, constantFunction: { [1: far][$0] })
         #expect(one.0 == .jump(stub))
         // A near target never asks for a stub.
         var asked = false

@@ -59,7 +59,7 @@ struct SiteInstructionTests {
         #expect(nearTail.0 == .jump(site + 0x40) && nearTail.reason == nil)
         #expect(SitePlanner.plan(.disabled, kind: .call, site: site, trampoline: tramp).0 == .nop)
         // A disabled tail site jumps to a return stub (every tail state starts with E9), else stays.
-        #expect(SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp, constantFunctions: [0: site + 0x600]).0 == .jump(site + 0x600))
+        #expect(SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp, constantFunction: { [0: site + 0x600][$0] }).0 == .jump(site + 0x600))
         let disabledFar = SitePlanner.plan(.disabled, kind: .tail, site: site, trampoline: tramp)
         #expect(disabledFar.0 == .jump(tramp) && disabledFar.reason != nil)
         #expect(SitePlanner.plan(.constant(42, .bits64), kind: .call, site: site, trampoline: tramp).0 == .loadConstant(42))
@@ -68,10 +68,28 @@ struct SiteInstructionTests {
         #expect(far.0 == .call(tramp) && far.reason?.contains("rel32") == true)
         let tailConstant = SitePlanner.plan(.constant(2, .bits8), kind: .tail, site: site, trampoline: tramp)
         #expect(tailConstant.0 == .jump(tramp) && tailConstant.reason != nil)
-        let tailOne = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp, constantFunctions: [1: site + 0x500])
+        let tailOne = SitePlanner.plan(.constant(1, .bits8), kind: .tail, site: site, trampoline: tramp, constantFunction: { [1: site + 0x500][$0] })
         #expect(tailOne.0 == .jump(site + 0x500) && tailOne.reason == nil)
         let wide = SitePlanner.plan(.constant(1 << 40, .bits64), kind: .call, site: site, trampoline: tramp)
         #expect(wide.0 == .call(tramp) && wide.reason?.contains("more than one") == true)
+        // Any constant, with a function returning it in reach: a tail site jumps there, and a call site
+        // whose constant needs more than a 5-byte load calls it.
+        let returning = { (value: UInt64) -> UInt64? in site + 0x700 + value % 16 }
+        let tailTwo = SitePlanner.plan(.constant(2, .bits8), kind: .tail, site: site, trampoline: tramp, constantFunction: returning)
+        #expect(tailTwo.0 == .jump(site + 0x702) && tailTwo.reason == nil)
+        let wideNear = SitePlanner.plan(.constant(1 << 40, .bits64), kind: .call, site: site, trampoline: tramp, constantFunction: returning)
+        #expect(wideNear.0 == .call(site + 0x700) && wideNear.reason == nil)
+        #expect(SitePlanner.plan(.constant(42, .bits64), kind: .call, site: site, trampoline: tramp, constantFunction: returning).0 == .loadConstant(42))
+        let wideFar = SitePlanner.plan(.constant(1 << 40, .bits64), kind: .call, site: site, trampoline: tramp, constantFunction: { _ in site + (1 << 33) })
+        #expect(wideFar.0 == .call(tramp) && wideFar.reason?.contains("out of rel32 reach") == true)
+        // A narrow key's negative constant is asked for by its value (as `$f.target` asks), and none left
+        // keeps the site on the trampoline with that reason.
+        let minusFive = UInt64(bitPattern: -5)
+        let negative = SitePlanner.plan(.constant(minusFive, .bits32), kind: .tail, site: site, trampoline: tramp,
+                                        constantFunction: { $0 == minusFive ? site + 0x720 : nil })
+        #expect(negative.0 == .jump(site + 0x720) && negative.reason == nil)
+        let noneLeft = SitePlanner.plan(.constant(7, .bits64), kind: .tail, site: site, trampoline: tramp, constantFunction: { _ in nil })
+        #expect(noneLeft.0 == .jump(tramp) && noneLeft.reason?.contains("no function returning it is left") == true)
     }
 }
 

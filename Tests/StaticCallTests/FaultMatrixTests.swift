@@ -1,4 +1,5 @@
 import Foundation
+@testable import StaticCall
 import Testing
 
 /// One row of the fault matrix: an ordinary process event, and what the process must do.
@@ -23,7 +24,8 @@ struct FaultRow: CustomTestStringConvertible, Sendable {
 /// The fault matrix of the safety contract, each row in its own process: the event happens for real
 /// (a seccomp filter, a signal mask, a foreign SIGTRAP handler, a raw fork), other threads call the sites
 /// while keys are updated, and the results and the report are checked.
-@Suite("Fault matrix: ordinary process events never crash a patch or call a wrong target", .serialized)
+@Suite("Fault matrix: ordinary process events never crash a patch or call a wrong target", .serialized,
+       .enabled(if: Engine.isBuilt, "the portable build patches nothing"))
 struct FaultMatrixTests {
     static let rows: [FaultRow] = [
         FaultRow(event: "a calling thread blocks every signal (the sigwait pattern)", fault: "blocked-sigtrap", outcome: .passes),

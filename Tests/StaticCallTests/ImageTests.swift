@@ -1,4 +1,5 @@
 import Foundation
+@testable import StaticCall
 import Testing
 
 /// The nested package IntegrationTests/Images (the plugin, the C library of targets, and the consumer,
@@ -29,7 +30,8 @@ enum ImagePackage {
 
 /// Plugins, dynamic libraries and one runtime per process (the kernel's static_call_add_module/del),
 /// each case in its own process.
-@Suite("Images: plugins come and go while keys are updated; one runtime serves every copy", .serialized)
+@Suite("Images: plugins come and go while keys are updated; one runtime serves every copy", .serialized,
+       .enabled(if: Engine.isBuilt, "the portable build has no process-wide runtime; the nested package is built without the trait"))
 struct ImageTests {
     static let cases: [IntegrationCase] = [
         IntegrationCase(name: "ten rounds: a plugin's keys patched through the host's runtime, a host key on a plugin's and on an unloaded C library's function, SIGTRAP and fork after each unload",

@@ -1,4 +1,5 @@
 import Foundation
+@testable import StaticCall
 import Synchronization
 import Testing
 
@@ -133,7 +134,21 @@ struct IntegrationCase: CustomTestStringConvertible, Sendable {
 
 @Suite("Integration program (-O)", .serialized)
 struct IntegrationTests {
-    static let cases: [IntegrationCase] = [
+    static let cases = Engine.isBuilt ? engineCases : portableCases
+
+    /// The portable build (trait ForcePortable): the same programs check the same results, in indirect
+    /// mode for the platform's reason, with nothing looked for or patched.
+    static let portableCases: [IntegrationCase] = [
+        IntegrationCase(name: "portable build: every state at every kind of call, indirect for the platform's reason",
+                        arguments: ["basic", "--expect-mode", "indirect", "--expect-reason", "the portable one"],
+                        environment: ["STATICCALL_STATS": "1"]),
+        IntegrationCase(name: "portable build: two threads call while update rounds cycle targets, NOP and constants",
+                        arguments: ["stress", "--iterations", "3000", "--expect-mode", "indirect"], environment: [:]),
+        IntegrationCase(name: "portable build: a forked child calls and updates on its own (fork handlers on every platform)",
+                        arguments: ["fork"], environment: [:]),
+    ]
+
+    static let engineCases: [IntegrationCase] = [
         IntegrationCase(name: "every state at loop, tail, other-file and second-module sites (inline, page remap)",
                         arguments: ["basic", "--expect-mode", "inline", "--expect-writer", "page-remap (proc-self-mem)"],
                         environment: ["STATICCALL_STATS": "1"]),

@@ -50,7 +50,11 @@ struct MacroBehaviourTests {
         let key = StaticCalls.report()["macroScale(_:)"]
         #expect(key != nil)
         #expect((key?.updates ?? 0) >= 2)
+        #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
         #expect((key?.sitesFound ?? 0) >= 1)
+        #else
+        #expect(key?.sitesFound == 0) // the portable build looks for no sites
+        #endif
         if StaticCalls.mode == .inline { #expect(key?.sitesPatched == key?.sitesFound) }
     }
 
@@ -102,7 +106,7 @@ struct StaticKeyBehaviourTests {
     }
 }
 
-@Suite("Static members through the macros")
+@Suite("Static members through the macros", .serialized) // both tests call MacroCodec.encode; one retargets it
 struct StaticMemberMacroTests {
     @Test func staticMethodAndStaticKey() {
         #expect(MacroCodec.encode(0x1234) == 0x34)

@@ -89,6 +89,23 @@ int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *object, vo
 uintptr_t cstaticcall_return_0_address(void);
 uintptr_t cstaticcall_return_1_address(void);
 
+/// Marks `thread` (a pthread handle as a number; 0: none) as running one of StaticCall's one-time
+/// initializers, returning the previous mark; and reads the mark. A signal handler that interrupted such
+/// an initializer and calls StaticCall finds its own thread here and stops with a message, instead of
+/// waiting forever for the initializer its own thread is running.
+uintptr_t cstaticcall_mark_initializing(uintptr_t thread);
+uintptr_t cstaticcall_initializing_thread(void);
+
+/// How many functions `cstaticcall_constant_function` can hand out.
+#define CSTATICCALL_CONSTANT_FUNCTIONS 64
+
+/// The address of a function that returns `value` (in the first integer return register: `%rax`, `x0`,
+/// so for Bool and every integer width), made from fixed slot `slot` (< CSTATICCALL_CONSTANT_FUNCTIONS):
+/// what `$f.target` hands out while a key holds a constant, on every platform and without executable
+/// memory, and (x86-64 Linux) what a tail site, or a call site whose constant no 5-byte load holds,
+/// calls or jumps to. The caller gives each slot one value, once, before handing its address to anyone.
+uintptr_t cstaticcall_constant_function(size_t slot, uint64_t value);
+
 /// mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to): moves a mapping over whatever is mapped at
 /// `to`, atomically for every other thread (they fault and wait for the new page). Returns 0 or errno.
 int cstaticcall_mremap_fixed(void *from, size_t size, void *to);

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 import MachineCode
@@ -63,7 +69,7 @@ struct LoadedObjectInfo: Equatable {
 /// Every object currently loaded, via `dl_iterate_phdr` (which holds the loader lock while it runs, so
 /// the list is a consistent snapshot).
 func loadedObjects() -> [LoadedObjectInfo] {
-    #if os(Linux)
+    #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
     final class Box { var objects: [LoadedObjectInfo] = [] }
     let box = Box()
     _ = withExtendedLifetime(box) {

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 import MachineCode
@@ -15,7 +21,7 @@ enum ProcFS {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemError("read(\(path))", errno: errno)
@@ -57,4 +63,9 @@ enum ProcFS {
     static func region(containing address: UInt64) throws(SystemError) -> MappedRegion? {
         MappedRegion.parse(try read("/proc/self/maps")).first { $0.contains(address) }
     }
+}
+
+/// read(2) under a name `ProcFS.read(_:)` does not shadow (the C library's module differs per platform).
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
 }

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 import MachineCode
@@ -102,6 +108,7 @@ final class StubArea {
     /// Maps page `index` of the memfd (written first) at `address`, read+exec; false if the address is
     /// taken or cannot be mapped.
     private static func map(_ bytes: [UInt8], fd: Int32, page index: Int, at address: UInt64) throws(PatchError) -> Bool {
+        #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
         let page = Int(PageRemapper.pageSize)
         let offset = off_t(index * page)
         if fd >= 0 {
@@ -132,5 +139,8 @@ final class StubArea {
             }
         }
         return true
+        #else
+        throw .refused("stub pages are made on x86-64 Linux only") // MAP_FIXED_NOREPLACE is Linux's
+        #endif
     }
 }

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 
 /// An errno value from a system call, with the call's name: the runtime's only error type for effects.
@@ -13,11 +19,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        #if canImport(Glibc)
         let message = strerror(errno).map { String(cString: $0) } ?? "errno \(errno)"
-        #else
-        let message = "errno \(errno)"
-        #endif
         return "\(call): \(message)"
     }
 }

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 
 /// A descriptor of `/proc/self/mem`, tied to the process that opened it.
@@ -52,7 +58,7 @@ protocol TextWriter: AnyObject {
     func write(_ bytes: [UInt8], at address: UInt64) throws(SystemError)
 }
 
-#if os(Linux)
+#if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
 /// Writes through `/proc/self/mem`: text never becomes writable.
 final class ProcSelfMemWriter: TextWriter {
     let name = "proc-self-mem"

@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 
@@ -33,6 +39,7 @@ enum TrapHandler {
     /// The first signal whose handler blocks SIGTRAP while it runs (its `sa_mask`), if any. Handlers of
     /// the fatal synchronous signals are left out: they run while the process is already going down.
     static func handlerMaskingTrap() -> Int32? {
+        #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
         let fatal: Set<Int32> = [SIGTRAP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGKILL, SIGSTOP]
         for signal in Int32(1)...Int32(64) where !fatal.contains(signal) {
             var current = sigaction()
@@ -42,6 +49,9 @@ enum TrapHandler {
             if sigismember(&current.sa_mask, SIGTRAP) == 1 { return signal }
         }
         return nil
+        #else
+        return nil // no INT3 protocol here (and `struct sigaction`'s handler field is named per libc)
+        #endif
     }
 
     /// Traps emulated mid-patch, and traps resumed after their patch finished, since start.

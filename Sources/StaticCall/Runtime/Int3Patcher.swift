@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 import MachineCode
@@ -56,7 +62,7 @@ final class Int3Patcher {
     }
 
     private func probe() -> String? {
-        #if os(Linux) && arch(x86_64)
+        #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
         if cstaticcall_shadow_stack_enabled() != 0 {
             return "user shadow stack (CET) is enabled: emulating a call from the trap handler would break its return"
         }

@@ -23,7 +23,15 @@ enum ProcessRuntime {
     }
 
     // Set once, before any use (a lazy global's initialiser runs exactly once); read-only afterwards.
-    nonisolated(unsafe) static let server: Server = claim()
+    nonisolated(unsafe) private static let claimed: Server = claim()
+
+    /// Who serves this process. Every entry point starts here: a signal handler that interrupted this
+    /// thread inside one of the one-time initializers (this one, `Runtime.shared`) is stopped with a
+    /// message rather than left waiting for itself (the initializer marks its thread in C).
+    static var server: Server {
+        if cstaticcall_initializing_thread() == currentThread() { Runtime.stopReentered() }
+        return claimed
+    }
     /// Why this copy's keys run in indirect mode on their own, if another copy's ABI differs.
     nonisolated(unsafe) static var incompatibility: String? {
         if case .local = server { return incompatibilityReason }
@@ -33,6 +41,8 @@ enum ProcessRuntime {
 
     /// The image's constructor (Images.c) has already claimed the slot unless another copy was first.
     private static func claim() -> Server {
+        let previous = cstaticcall_mark_initializing(currentThread())
+        defer { _ = cstaticcall_mark_initializing(previous) }
         guard let mine = cstaticcall_own_runtime(), let winner = cstaticcall_process_runtime() ?? cstaticcall_claim_runtime(mine),
               winner != mine else {
             cstaticcall_watch_exit() // now, after main() began: see Images.c

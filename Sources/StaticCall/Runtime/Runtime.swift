@@ -1,5 +1,11 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
 import MachineCode
@@ -16,7 +22,12 @@ struct Capability {
 /// The registry and the patcher. Every method does its work under `lock` (a batch's closure and the
 /// calls of key records run outside it); calls through trampolines never take it.
 final class Runtime: @unchecked Sendable {
-    static let shared = Runtime()
+    static let shared: Runtime = {
+        // Marked from before the stored properties' initializers run: see ProcessRuntime.server.
+        let previous = cstaticcall_mark_initializing(currentThread())
+        defer { _ = cstaticcall_mark_initializing(previous) }
+        return Runtime()
+    }()
 
     let lock = UpdateLock()
     private var keys: [UInt: KeyRecord] = [:]
@@ -62,9 +73,8 @@ final class Runtime: @unchecked Sendable {
 
     private init() {
         cstaticcall_watch_exit() // after main() began: exit() then runs it before the loader's destructors
-        #if os(Linux)
-        // fork(): the child must find the lock free and re-register for membarrier (a new mm). Children
-        // made without fork handlers are caught by the pid check in flush().
+        // fork(): the child must find the lock free and (Linux) re-register for membarrier (a new mm).
+        // Children made without fork handlers are caught by the pid check in flush().
         pthread_atfork(
             { Runtime.shared.lock.lock() },
             { Runtime.shared.lock.unlock() },
@@ -74,7 +84,6 @@ final class Runtime: @unchecked Sendable {
                 runtime.busyThread.store(0, ordering: .relaxed)
                 runtime.resetAfterFork()
             })
-        #endif
     }
 
     // MARK: - Capability
@@ -93,7 +102,7 @@ final class Runtime: @unchecked Sendable {
     /// called (rewritten with its own bytes); else the INT3 protocol (whose writers are probed one at a
     /// time, `mprotect` only if `/proc/self/mem` is refused); else indirect, with every reason.
     private func probeCapability() -> Capability {
-        #if os(Linux) && arch(x86_64)
+        #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
         if Environment.modeCap == .indirect { return Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writer: nil) }
         if let reason = ProcessRuntime.incompatibility { return Capability(mode: .indirect, reason: reason, writer: nil) }
         guard let remapRefusal = probeRemap() else {
@@ -105,7 +114,8 @@ final class Runtime: @unchecked Sendable {
         }
         return Capability(mode: .inline, reason: "page remap refused (\(remapRefusal)); using the INT3 protocol", writer: transaction.int3.writerName)
         #else
-        return Capability(mode: .indirect, reason: "inline patching is implemented for x86-64 Linux only", writer: nil)
+        _ = Environment.modeCap // read (and a misspelling warned about) on every platform
+        return Capability(mode: .indirect, reason: "inline patching is implemented for x86-64 Linux with glibc only; this build is the portable one", writer: nil)
         #endif
     }
 
@@ -141,7 +151,7 @@ final class Runtime: @unchecked Sendable {
         transaction.resetAfterFork()
         // Only the forking thread exists in the child: batches other threads had open are gone with
         // them (a new thread may get the same pthread_t and must not inherit their queues).
-        let me = UInt(pthread_self())
+        let me = currentThread()
         batching = batching.filter { $0.key == me }
         pending = pending.filter { $0.key == me }
         unbatched = unbatched.filter { $0.key == me }
@@ -151,7 +161,7 @@ final class Runtime: @unchecked Sendable {
     /// calls: the interrupted transaction may hold the loader's lock, and `fatalError` in a debug build
     /// prints a symbolized backtrace (`dladdr`), which would wait for that lock forever (seen: a debug
     /// build of the fault matrix's program hung instead of stopping).
-    private static func stopReentered() -> Never {
+    static func stopReentered() -> Never {
         let message: StaticString = "StaticCall: re-entered from a signal handler: an update, a key's first call or another StaticCall API was used in a handler that interrupted StaticCall on the same thread. In signal handlers, only call keys that have been called before (see the README, \"Signal handlers\").\n"
         message.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
         abort()
@@ -162,7 +172,7 @@ final class Runtime: @unchecked Sendable {
     /// signal handler that calls into the runtime while its thread is already inside it would run a
     /// second transaction over the first, or wait for itself: that is stopped at once, with a message.
     private func exclusive<R>(_ body: () -> R) -> R {
-        let me = UInt(pthread_self())
+        let me = currentThread()
         if busyThread.load(ordering: .relaxed) == me {
             Self.stopReentered()
         }
@@ -356,7 +366,7 @@ final class Runtime: @unchecked Sendable {
     /// Whether the calling thread is inside a batch, whose changes are applied when it ends (and not in
     /// a scoped override inside it, whose changes apply at once).
     private var collecting: Bool {
-        let me = UInt(pthread_self())
+        let me = currentThread()
         return batching[me] != nil && unbatched[me] == nil
     }
 
@@ -364,12 +374,12 @@ final class Runtime: @unchecked Sendable {
     private var mayFlush: Bool { flushHeld == 0 && !collecting }
 
     /// Adds a change to the calling thread's batch.
-    private func queue(_ change: PendingChange) { pending[UInt(pthread_self()), default: []].append(change) }
+    private func queue(_ change: PendingChange) { pending[currentThread(), default: []].append(change) }
 
     /// The count a static key will have once the calling thread's batch is applied.
     private func projectedCount(of record: KeyRecord) -> Int {
         var count = record.enableCount
-        for change in pending[UInt(pthread_self())] ?? [] where change.record === record {
+        for change in pending[currentThread()] ?? [] where change.record === record {
             switch change.change {
             case .state: break
             case let .count(operation): count = operation.apply(count).count
@@ -495,7 +505,7 @@ final class Runtime: @unchecked Sendable {
     /// runs: other threads update keys meanwhile (each in its own transaction), and `body` may wait for
     /// them. The changes are applied when `body` returns or throws: what was asked for is never lost.
     func batch<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-        let me = UInt(pthread_self())
+        let me = currentThread()
         exclusive { batching[me, default: 0] += 1 }
         defer {
             exclusive {
@@ -524,7 +534,7 @@ final class Runtime: @unchecked Sendable {
     /// Runs `body` with the calling thread's changes applied at once even inside a batch: a scoped
     /// override (`withTarget`) must be in effect while its scope runs and gone when it ends.
     func unbatched<R>(_ body: () -> R) -> R {
-        let me = UInt(pthread_self())
+        let me = currentThread()
         exclusive { unbatched[me, default: 0] += 1 }
         defer {
             exclusive {
@@ -587,11 +597,10 @@ final class Runtime: @unchecked Sendable {
             let state = effectiveState(of: record)
             for site in record.sites {
                 guard let text = site.text else { continue }
-                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0,
-                                     constantFunctions: Self.constantFunctions) { far in
+                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0, stub: { far in
                     if self.stubs.existing(far, site: site.address, text: text) == nil { needs.append((far, text, site.image)) }
                     return nil
-                }
+                }, constantFunction: ConstantFunctions.address(returning:))
             }
         }
         if !needs.isEmpty { stubs.prepare(needs) }
@@ -629,10 +638,9 @@ final class Runtime: @unchecked Sendable {
         let trampoline = record.trampoline ?? 0
         let original = site.originalInstruction ?? .call(trampoline)
         if let problem = record.problem { return (original, site.original, problem) }
-        var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
-                                                     constantFunctions: Self.constantFunctions) { far in
+        var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline, stub: { far in
             site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
-        }
+        }, constantFunction: ConstantFunctions.address(returning:))
         if let why = reason, why.contains("stub"), let text = site.text, let refusal = stubs.refusal(for: text) {
             reason = "\(why) (\(refusal))"
         }
@@ -700,6 +708,10 @@ final class Runtime: @unchecked Sendable {
     }
 
     private func discover(_ records: [KeyRecord]) {
+        guard Engine.isBuilt else { // nothing to find: the mode's reason says why
+            for record in records { record.discovered = true }
+            return
+        }
         var byObject: [ObjectIdentifier: (ObjectCache, [KeyRecord])] = [:]
         for record in records {
             record.discovered = true
@@ -807,14 +819,6 @@ final class Runtime: @unchecked Sendable {
         }
     }
 
-    /// Functions returning 0 and 1, for tail sites of keys that hold those constants.
-    static let constantFunctions: [UInt64: UInt64] = {
-        var f: [UInt64: UInt64] = [:]
-        if cstaticcall_return_0_address() != 0 { f[0] = UInt64(cstaticcall_return_0_address()) }
-        if cstaticcall_return_1_address() != 0 { f[1] = UInt64(cstaticcall_return_1_address()) }
-        return f
-    }()
-
     static func render(_ bits: UInt64, _ width: ConstantWidth) -> String {
         switch width {
         case .bits8: return String(Int8(truncatingIfNeeded: bits))
@@ -837,3 +841,12 @@ struct PendingChange {
     var storage: UnsafePointer<StaticCallStorage> { record.storage }
 }
 
+/// The calling thread's pthread handle as a number (a key for per-thread state): an integer on glibc, a
+/// pointer on Darwin and Musl.
+func currentThread() -> UInt {
+    #if canImport(Glibc)
+    return UInt(pthread_self())
+    #else
+    return UInt(bitPattern: pthread_self())
+    #endif
+}
