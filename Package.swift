@@ -12,6 +12,8 @@ let package = Package(
         // Swift Testing traits that override keys in tests; never linked into production code.
         .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
+        // `swift package staticcall-check`: fails a user's CI when a key's site would not be patched.
+        .plugin(name: "StaticCallCheck", targets: ["StaticCallCheck"]),
     ],
     // Not a feature for users: compiles the portable implementation (indirect mode, as on macOS and Musl)
     // on x86-64 Linux, so that the branch every other platform builds is compiled and tested here (CI).
@@ -50,6 +52,14 @@ let package = Package(
             dependencies: ["StaticCall", "StaticCallDemo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [portable]
         ),
+        .plugin(
+            name: "StaticCallCheck",
+            capability: .command(intent: .custom(
+                verb: "staticcall-check",
+                description: "Build the products and fail when a static call site would not be patched (the analogue of objtool).")),
+            dependencies: ["staticcall"]
+        ),
+
         // The integration programs: hand-written trampolines exactly as the macros generate them, and macro
         // keys, called from loops, tail positions, other files and other modules. Only optimized code shows
         // the call sites the patcher works on, so these targets are compiled with -O even in the debug

@@ -23,12 +23,18 @@ struct Sites: ParsableCommand {
           staticcall sites .build/release/myapp
           staticcall sites --json .build/release/myapp | jq '.trampolines[].sites | length'
 
-        Exit codes: 0 listed (possibly nothing); 1 the file cannot be analysed (the reason is printed).
+        With --check (what `swift package staticcall-check` runs, the analogue of objtool failing the
+        kernel's build): every site that would not be patched is printed to stderr with its reason, and
+        the exit code is 2 if there is one.
+
+        Exit codes: 0 listed (possibly nothing); 1 the file cannot be analysed (the reason is printed);
+        2 with --check, a site would not be patched.
         """
     )
 
     @Argument(help: "An x86-64 ELF executable or shared object.") var binary: String
     @Flag(help: "Print one JSON document (the schema of DESIGN.md §4).") var json = false
+    @Flag(help: "Fail (exit 2) when a site would not be patched, printing each one with its reason.") var check = false
 
     func run() throws {
         let analysis: SiteAnalysis
@@ -38,21 +44,29 @@ struct Sites: ParsableCommand {
             printError("staticcall sites: \(binary): \(error)")
             throw ExitCode(1)
         }
-        if json {
-            print(analysis.json(binary: binary))
-            return
+        print(json ? analysis.json(binary: binary) : listing(analysis))
+        guard check else { return }
+        let unpatchable = analysis.trampolines.flatMap { t in t.sites.filter { !$0.patchable }.map { (t, $0) } }
+        for (t, site) in unpatchable {
+            printError("staticcall sites --check: \(binary): \(t.name): site 0x\(String(site.address, radix: 16)) (\(site.kind.rawValue)) would not be patched: \(site.reason ?? "no reason")")
         }
-        if analysis.trampolines.isEmpty {
-            print("\(binary): no static-call trampolines")
-            return
+        if !unpatchable.isEmpty {
+            printError("staticcall sites --check: \(binary): \(unpatchable.count) site\(unpatchable.count == 1 ? "" : "s") would not be patched")
+            throw ExitCode(2)
         }
+    }
+
+    private func listing(_ analysis: SiteAnalysis) -> String {
+        if analysis.trampolines.isEmpty { return "\(binary): no static-call trampolines" }
+        var lines: [String] = []
         for t in analysis.trampolines {
             let patchable = t.sites.filter(\.patchable).count
-            print("\(t.name)  trampoline 0x\(String(t.address, radix: 16))  \(t.sites.count) sites, \(patchable) patchable  [\(t.symbol)]")
+            lines.append("\(t.name)  trampoline 0x\(String(t.address, radix: 16))  \(t.sites.count) sites, \(patchable) patchable  [\(t.symbol)]")
             for s in t.sites {
-                print("  0x\(String(s.address, radix: 16))  \(s.kind.rawValue)\(s.patchable ? "" : "  not patchable: \(s.reason ?? "")")")
+                lines.append("  0x\(String(s.address, radix: 16))  \(s.kind.rawValue)\(s.patchable ? "" : "  not patchable: \(s.reason ?? "")")")
             }
         }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -52,10 +52,10 @@ struct SitesTests {
     static let cli: Result<String, IntegrationBinary.BuildError> = IntegrationBinary.build("staticcall", override: "STATICCALL_CLI_BIN")
 
     /// Runs `staticcall sites` on `path`; returns exit status, standard output and standard error.
-    func sites(_ path: String, json: Bool = false) throws -> (status: Int32, out: String, err: String) {
+    func sites(_ path: String, json: Bool = false, check: Bool = false) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.cli.get())
-        process.arguments = ["sites"] + (json ? ["--json"] : []) + [path]
+        process.arguments = ["sites"] + (json ? ["--json"] : []) + (check ? ["--check"] : []) + [path]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -110,6 +110,40 @@ struct SitesTests {
         let r = try sites(String(core), json: true)
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("\"trampolines\": []"), "\(r.out)")
+    }
+
+    /// A gcc-built shared object with a trampoline, a real call to it, and (if `hidden`) bytes that look
+    /// like a second call but lie inside a `movabs` immediate: found, and not provable.
+    static func checkObject(hidden: Bool) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("staticcall-check-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let t = "__dtrace_staticcall_check_0123456789abcdef"
+        var asm = ".text\n.globl \(t)\n.protected \(t)\n.type \(t),@function\n\(t):\n.cfi_startproc\n mov %rdi, %rax\n ret\n.cfi_endproc\n"
+        asm += ".type good,@function\ngood:\n.cfi_startproc\n sub $8, %rsp\n.cfi_def_cfa_offset 16\n call \(t)\n add $8, %rsp\n.cfi_def_cfa_offset 8\n ret\n.cfi_endproc\n"
+        if hidden {
+            asm += ".type hidden,@function\nhidden:\n.cfi_startproc\n .byte 0x48, 0xb8, 0xe8\n .long \(t) - (. + 4)\n .byte 0, 0, 0\n ret\n.cfi_endproc\n"
+        }
+        let name = hidden ? "hidden" : "clean"
+        try asm.write(to: dir.appendingPathComponent("\(name).s"), atomically: true, encoding: .utf8)
+        let so = dir.appendingPathComponent("\(name).so").path
+        let r = runProcess("/usr/bin/env", ["gcc", "-shared", "-nostdlib", "-Wl,--eh-frame-hdr", "-o", so, dir.appendingPathComponent("\(name).s").path], environment: [:])
+        try #require(r.status == 0, "\(r.output)")
+        return so
+    }
+
+    /// `--check`, what the staticcall-check plugin runs: a site that would not be patched fails with its
+    /// reason (exit 2); a binary whose every site is patchable passes.
+    @Test func checkFailsOnASiteThatWouldNotBePatchedAndPassesOtherwise() throws {
+        let clean = try sites(try Self.checkObject(hidden: false), check: true)
+        #expect(clean.status == 0 && clean.err.isEmpty && clean.out.contains("1 sites, 1 patchable"), "\(clean.out)\n\(clean.err)")
+        let hidden = try sites(try Self.checkObject(hidden: true), check: true)
+        #expect(hidden.status == 2, "\(hidden.out)\n\(hidden.err)")
+        let failures = hidden.err.split(separator: "\n").filter { $0.contains("would not be patched:") }
+        #expect(failures.count == 1 && failures[0].contains("check: site 0x"), "\(hidden.err)")
+        #expect(hidden.err.contains("1 site would not be patched"), "\(hidden.err)")
+        // The -O-built macro program: every site of every key is patchable.
+        let program = try sites(try IntegrationBinary.macroProgramPath.get(), check: true)
+        #expect(program.status == 0 && program.err.isEmpty, "\(program.err)")
     }
 
     /// A small real ELF shared object with a trampoline-named function and calls to it, made with gcc.
