@@ -111,8 +111,9 @@ let package = Package(
 )
 
 /// Code compiled as a release build would, in every configuration, for the integration programs and the
-/// demo's loops (a package that depends on this one never builds them: only the `staticcall` tool uses
-/// one of them, and no product depends on a tool): -O; -wmo with
+/// demo's loops (a package that depends on this one builds only the demo's, as part of the `staticcall`
+/// tool, which the StaticCallCheck plugin runs; checked from a package depending on a tagged version of
+/// this one: SwiftPM accepts it there): -O; -wmo with
 /// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
 /// off, since whole-module compilation replaces it (the driver warns otherwise). The configuration's own
 /// flags stay (`-enable-testing` keeps internal functions emitted; `DEBUG` stays defined), so the

@@ -35,7 +35,7 @@ struct StaticCallCheck: CommandPlugin {
         } else {
             products = names
         }
-        #if !os(Linux)
+        #if !(os(Linux) && arch(x86_64))
         // Call sites are patched, and analysed, in x86-64 ELF binaries only: elsewhere there is nothing
         // to check (every key runs in indirect mode there).
         print("staticcall-check: nothing to check on this platform: sites are patched on x86-64 Linux only")
@@ -43,14 +43,14 @@ struct StaticCallCheck: CommandPlugin {
         #else
         let tool = try context.tool(named: "staticcall")
         var failures: [String] = []
-        var checked = 0
         for product in products {
             let result = try packageManager.build(.product(product), parameters: .init(configuration: configuration, logging: .concise))
             guard result.succeeded else {
                 throw CheckError("building \(product) (\(configurationName)) failed:\n\(result.logText)")
             }
-            for artifact in result.builtArtifacts where artifact.kind == .executable || artifact.kind == .dynamicLibrary {
-                checked += 1
+            let binaries = result.builtArtifacts.filter { $0.kind == .executable || $0.kind == .dynamicLibrary }
+            guard !binaries.isEmpty else { throw CheckError("\(product) built no executable or dynamic library to check") }
+            for artifact in binaries {
                 let (status, output) = try run(tool.url, ["sites", "--check", artifact.url.path])
                 switch status {
                 case 0: print("staticcall-check: \(artifact.url.lastPathComponent): every site patchable")
@@ -65,7 +65,6 @@ struct StaticCallCheck: CommandPlugin {
                 }
             }
         }
-        guard checked > 0 else { throw CheckError("no executable or dynamic library was built for \(products)") }
         if !failures.isEmpty {
             throw CheckError("\(failures.count) binar\(failures.count == 1 ? "y has" : "ies have") sites that would not be patched: \(failures.joined(separator: ", "))")
         }
@@ -83,7 +82,10 @@ struct StaticCallCheck: CommandPlugin {
         try process.run()
         let data = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let output = String(decoding: data, as: UTF8.self)
+        // A tool killed by a signal is a failure to analyse, whatever the signal's number.
+        guard process.terminationReason == .exit else { return (-1, "killed by signal \(process.terminationStatus)\n\(output)") }
+        return (process.terminationStatus, output)
     }
 
     static let usage = """

@@ -8,12 +8,26 @@
 
 /* Why C: a mark a signal handler can read without touching anything lazily initialized (Swift's globals
    are initialized once, on first use: a handler on the thread running that initializer would wait for
-   itself). */
-static uintptr_t initializing_thread;
-uintptr_t cstaticcall_mark_initializing(uintptr_t thread) {
-    return __atomic_exchange_n(&initializing_thread, thread, __ATOMIC_ACQ_REL);
+   itself). One mark per running initializer, so that initializers overlapping on different threads
+   never leave a thread marked after its own returned. */
+#define INITIALIZING_MARKS 16
+static uintptr_t initializing[INITIALIZING_MARKS];
+int cstaticcall_mark_initializing(uintptr_t thread) {
+    for (int i = 0; i < INITIALIZING_MARKS; i++) {
+        uintptr_t expected = 0;
+        if (__atomic_compare_exchange_n(&initializing[i], &expected, thread, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return i;
+    }
+    return -1; /* unmarked: a re-entry then goes undetected, nothing is stopped wrongly */
 }
-uintptr_t cstaticcall_initializing_thread(void) { return __atomic_load_n(&initializing_thread, __ATOMIC_ACQUIRE); }
+void cstaticcall_unmark_initializing(int mark) {
+    if (mark >= 0 && mark < INITIALIZING_MARKS) __atomic_store_n(&initializing[mark], 0, __ATOMIC_RELEASE);
+}
+int cstaticcall_is_initializing(uintptr_t thread) {
+    for (int i = 0; i < INITIALIZING_MARKS; i++) {
+        if (__atomic_load_n(&initializing[i], __ATOMIC_ACQUIRE) == thread) return 1;
+    }
+    return 0;
+}
 
 /* Why C: functions with fixed bodies whose addresses Swift can take without a thin conversion, each
    returning its own slot: a function "returning v" for any v without writing code (every platform; no

@@ -6,7 +6,8 @@ struct StaticCallCommand: ParsableCommand {
         commandName: "staticcall",
         abstract: "Static calls and static keys for Swift: patch call sites in the running process.",
         discussion: """
-        Exit codes: 0 success; 1 a check failed; 64 bad usage.
+        Exit codes: 0 success; 1 a check failed or a file cannot be analysed; 2 `sites --check` found a site
+        that would not be patched; 64 bad usage.
         Environment: STATICCALL_MODE=indirect caps the mode, STATICCALL_LOG=debug logs each patch decision,
         STATICCALL_STATS=1 counts slow-path calls.
         """,

@@ -89,12 +89,14 @@ int cstaticcall_iterate_objects(int (*body)(const cstaticcall_object *object, vo
 uintptr_t cstaticcall_return_0_address(void);
 uintptr_t cstaticcall_return_1_address(void);
 
-/// Marks `thread` (a pthread handle as a number; 0: none) as running one of StaticCall's one-time
-/// initializers, returning the previous mark; and reads the mark. A signal handler that interrupted such
-/// an initializer and calls StaticCall finds its own thread here and stops with a message, instead of
-/// waiting forever for the initializer its own thread is running.
-uintptr_t cstaticcall_mark_initializing(uintptr_t thread);
-uintptr_t cstaticcall_initializing_thread(void);
+/// Marks `thread` (a pthread handle as a number) as running one of StaticCall's one-time initializers:
+/// returns the mark to pass to `cstaticcall_unmark_initializing` when it returns (-1: not marked, more
+/// initializers at once than marks). `cstaticcall_is_initializing` says whether `thread` holds a mark. A
+/// signal handler that interrupted such an initializer and calls StaticCall finds its own thread marked
+/// and stops with a message, instead of waiting forever for the initializer its own thread is running.
+int cstaticcall_mark_initializing(uintptr_t thread);
+void cstaticcall_unmark_initializing(int mark);
+int cstaticcall_is_initializing(uintptr_t thread);
 
 /// How many functions `cstaticcall_constant_function` can hand out.
 #define CSTATICCALL_CONSTANT_FUNCTIONS 64

@@ -29,8 +29,14 @@ enum ProcessRuntime {
     /// thread inside one of the one-time initializers (this one, `Runtime.shared`) is stopped with a
     /// message rather than left waiting for itself (the initializer marks its thread in C).
     static var server: Server {
-        if cstaticcall_initializing_thread() == currentThread() { Runtime.stopReentered() }
+        stopIfInitializing()
         return claimed
+    }
+
+    /// Stops (with the re-entry message) a signal handler that interrupted this thread inside one of this
+    /// copy's one-time initializers; also the first thing every entry point other copies call does.
+    static func stopIfInitializing() {
+        if cstaticcall_is_initializing(currentThread()) != 0 { Runtime.stopReentered() }
     }
     /// Why this copy's keys run in indirect mode on their own, if another copy's ABI differs.
     nonisolated(unsafe) static var incompatibility: String? {
@@ -41,8 +47,8 @@ enum ProcessRuntime {
 
     /// The image's constructor (Images.c) has already claimed the slot unless another copy was first.
     private static func claim() -> Server {
-        let previous = cstaticcall_mark_initializing(currentThread())
-        defer { _ = cstaticcall_mark_initializing(previous) }
+        let mark = cstaticcall_mark_initializing(currentThread())
+        defer { cstaticcall_unmark_initializing(mark) }
         guard let mine = cstaticcall_own_runtime(), let winner = cstaticcall_process_runtime() ?? cstaticcall_claim_runtime(mine),
               winner != mine else {
             cstaticcall_watch_exit() // now, after main() began: see Images.c

@@ -24,10 +24,17 @@ struct Capability {
 final class Runtime: @unchecked Sendable {
     static let shared: Runtime = {
         // Marked from before the stored properties' initializers run: see ProcessRuntime.server.
-        let previous = cstaticcall_mark_initializing(currentThread())
-        defer { _ = cstaticcall_mark_initializing(previous) }
+        let mark = cstaticcall_mark_initializing(currentThread())
+        defer { cstaticcall_unmark_initializing(mark) }
         return Runtime()
     }()
+
+    /// `shared`, for the entry points other copies of StaticCall call (they reach this copy without its
+    /// `ProcessRuntime.server`): checked the same way.
+    static var served: Runtime {
+        ProcessRuntime.stopIfInitializing()
+        return shared
+    }
 
     let lock = UpdateLock()
     private var keys: [UInt: KeyRecord] = [:]
