@@ -31,38 +31,25 @@ public struct SiteAnalysis: Equatable, Sendable {
         guard elf.hasSymbolTable else {
             throw .unsupported("stripped: the file has no .symtab, and trampolines are found by their symbol names, so none can be listed")
         }
-        let symbols = try elf.symbols().filter { $0.isFunction && $0.value != 0 && TrampolineSymbol.isTrampoline($0.name) }
+        let allSymbols = try elf.symbols()
+        let symbols = allSymbols.filter { $0.isFunction && $0.value != 0 && TrampolineSymbol.isTrampoline($0.name) }
         var byAddress: [UInt64: ELFFile.Symbol] = [:]
         for s in symbols where byAddress[s.value] == nil { byAddress[s.value] = s }
         guard !byAddress.isEmpty else { return SiteAnalysis(trampolines: []) }
 
-        let image = elf.imageView()
-        let index: EHFrameIndex?
-        var indexError: String? = nil
-        if let header = elf.programHeaders.first(where: { $0.type == ProgramHeader.ehFrameHeader }) {
-            do { index = try EHFrameIndex(image: image, headerAddress: header.virtualAddress) } catch {
-                index = nil
-                indexError = ".eh_frame_hdr: \(error)"
-            }
-        } else {
-            index = nil
-            indexError = "the file has no PT_GNU_EH_FRAME, so no site can be proven"
-        }
-
+        let header = elf.programHeaders.first { $0.type == ProgramHeader.ehFrameHeader }?.virtualAddress
+        let finder = SiteFinder(image: elf.imageView(), ehFrameHeader: header, objectName: "the file")
+        let thunks = FunctionSymbols(allSymbols.filter { $0.isFunction && TrampolineSymbol.isRegistrationThunk($0.name) })
         var sites: [UInt64: [Site]] = [:]
-        let targets = Array(byAddress.keys)
-        for segment in image.segments where segment.isExecutable {
-            let candidates = SiteDiscovery.scan(segment.bytes, at: segment.address, trampolines: targets)
-            let proofs = index.map { SiteDiscovery.prove(candidates, index: $0) }
-                ?? candidates.map { _ in .unproven(indexError ?? "no unwind index") }
-            for (candidate, proof) in zip(candidates, proofs) {
-                let site: Site
-                switch proof {
-                case .proven: site = Site(address: candidate.address, kind: candidate.kind, patchable: true, reason: nil)
-                case let .unproven(why): site = Site(address: candidate.address, kind: candidate.kind, patchable: false, reason: why)
-                }
-                sites[candidate.trampoline, default: []].append(site)
+        for (candidate, proof) in finder.sites(of: Array(byAddress.keys)) {
+            // The registration thunk's branch hands out the trampoline's address; it is not a call site.
+            if thunks.contains(candidate.address) { continue }
+            let site: Site
+            switch proof {
+            case .proven: site = Site(address: candidate.address, kind: candidate.kind, patchable: true, reason: nil)
+            case let .unproven(why): site = Site(address: candidate.address, kind: candidate.kind, patchable: false, reason: why)
             }
+            sites[candidate.trampoline, default: []].append(site)
         }
         let trampolines = byAddress.values.sorted { $0.value < $1.value }.map { s in
             Trampoline(symbol: s.name, name: displayName(of: s.name), address: s.value,
@@ -90,5 +77,24 @@ public struct SiteAnalysis: Equatable, Sendable {
             return "{\"symbol\": \(string(t.symbol)), \"name\": \(string(t.name)), \"address\": \(hex(t.address)), \"sites\": [\(ss.joined(separator: ", "))]}"
         }
         return "{\"binary\": \(string(binary)), \"trampolines\": [\(ts.joined(separator: ", "))]}"
+    }
+}
+
+/// Function symbols by address, to tell which one holds an address.
+private struct FunctionSymbols {
+    private let ranges: [(start: UInt64, end: UInt64)]
+
+    init(_ symbols: [ELFFile.Symbol]) {
+        ranges = symbols.filter { $0.size > 0 }.map { ($0.value, $0.value &+ $0.size) }.sorted { $0.start < $1.start }
+    }
+
+    /// Whether a symbol's range holds `address`.
+    func contains(_ address: UInt64) -> Bool {
+        var low = 0, high = ranges.count // first range starting after `address`
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].start <= address { low = mid + 1 } else { high = mid }
+        }
+        return low > 0 && address < ranges[low - 1].end
     }
 }

@@ -20,6 +20,17 @@ public enum TrampolineSymbol {
         symbol.hasPrefix(prefix) && !symbol.hasSuffix(slowPathSuffix) && symbol != dispatch
     }
 
+    /// Whether a function symbol is a key's registration thunk: the closure the macros hand the runtime as
+    /// the trampoline's address (inside `_staticcallKey_<name>.trampolineAddress()`, or inside a static
+    /// key's `_statickeyRegister_<name>()`; mangled names keep these identifiers verbatim). Its branch to
+    /// the trampoline is not a call site of the program: the runtime knows the thunk from the registration
+    /// and never patches it; an offline reader knows it by this name. (In -O the thunk is usually folded
+    /// into another function and has no branch of its own; in -Onone it calls the trampoline.)
+    public static func isRegistrationThunk(_ functionSymbol: String) -> Bool {
+        (functionSymbol.contains("_staticcallKey_") && functionSymbol.contains("17trampolineAddress"))
+            || functionSymbol.contains("_statickeyRegister_")
+    }
+
     /// A symbol of the family without its prefix and without the uniqueness suffix the macros add (an
     /// underscore and 8 to 16 hex digits), and whether that suffix was there.
     public static func namePart(of symbol: String) -> (name: Substring, hashed: Bool) {

@@ -22,13 +22,10 @@ public enum StaticCallMeasurement {
         let results = cache.discover(trampolines: [UInt64(trampoline)])
         let elapsed = monotonicNanoseconds() - start
         let scanStart = monotonicNanoseconds()
-        for segment in cache.image.segments where segment.isExecutable {
-            _ = SiteDiscovery.scan(segment.bytes, at: segment.address, trampolines: [UInt64(trampoline)])
-        }
+        _ = cache.finder.candidates(of: [UInt64(trampoline)])
         let scanElapsed = monotonicNanoseconds() - scanStart
-        let proven = results.filter { if case .proven = $0.1 { return true } else { return false } }.count
-        let scanned = cache.image.segments.filter(\.isExecutable).reduce(0) { $0 + $1.bytes.count }
-        return (proven, results.count - proven, scanned, elapsed, scanElapsed)
+        let proven = results.filter { if case .proven = $0.proof { return true } else { return false } }.count
+        return (proven, results.count - proven, cache.finder.executableBytes, elapsed, scanElapsed)
     }
 
     /// The reasons candidates for `trampoline` were left unproven, with their counts.

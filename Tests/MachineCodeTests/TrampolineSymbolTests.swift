@@ -50,4 +50,16 @@ struct TrampolineSymbolTests {
         let merged: (UInt64) -> [String] = { $0 == 0x200 ? ["__dtrace_staticcall_checksum_83266af3f981d9fc", "__dtrace_staticcall_crc_0123456789abcdef"] : [] }
         #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x200], symbolsAt: merged) == nil)
     }
+
+    /// Names from an -Onone build (IntegrationTests/Images/Coverage): the closures that hand out a
+    /// trampoline's address are thunks; the forwarder and the getter that call it are call sites.
+    @Test func registrationThunksAreKnownByTheClosuresTheMacrosWrite() {
+        #expect(TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone20_staticcallKey_scaleV17trampolineAddress33_EA0ECBD218E084C73EEBFBBE9B6F7570LLSuyFZS2icfU_"))
+        #expect(TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone5CodecO21_staticcallKey_encodeV17trampolineAddress33_EA0ECBD218E084C73EEBFBBE9B6F7570LLSuyFZS2icfU_"))
+        #expect(TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone26_statickeyRegister_verboseyyFSbycfU_"))
+        #expect(!TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone5scaleyS2iF"))
+        #expect(!TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone5CodecO6encodeyS2iFZ"))
+        #expect(!TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone7verboseSbvg"))
+        #expect(!TrampolineSymbol.isRegistrationThunk("__dtrace_staticcall_scale_53b8e04b4ff6a10e"))
+    }
 }

@@ -59,6 +59,30 @@ struct CommandTests {
         }
     }
 
+    /// In unoptimized code (this test target is compiled -Onone) each key's registration thunk calls its
+    /// trampoline: that call hands out the trampoline's address and is not a call site. The runtime
+    /// knows the thunk; `staticcall sites` must not list it either (it did: one extra site per key).
+    @Test(.enabled(if: Engine.isBuilt, "the portable build looks for no sites"))
+    func sitesAndTheReportAgreeOnUnoptimizedCode() throws {
+        #expect(unoptimizedSitesProbe(2) == 3 && !unoptimizedSitesFlag)
+        let report = StaticCalls.report()
+        let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let sites = try run(["sites", binary, "--json"])
+        #expect(sites.status == 0, "\(sites.output)")
+        let trampolines = (try JSONSerialization.jsonObject(with: Data(sites.output.utf8)) as? [String: Any])?["trampolines"] as? [[String: Any]] ?? []
+        func address(_ any: Any?) -> UInt64? { (any as? String).flatMap { UInt64($0.dropFirst(2), radix: 16) } }
+        for (reportName, sitesName) in [("unoptimizedSitesProbe(_:)", "unoptimizedSitesProbe"), ("unoptimizedSitesFlag", "unoptimizedSitesFlag (static key)")] {
+            let key = try #require(report[reportName])
+            let live = Set(key.patchedSites.map(UInt64.init) + key.unpatched.map { UInt64($0.address) })
+            let listed = trampolines.first { $0["name"] as? String == sitesName }?["sites"] as? [[String: Any]] ?? []
+            let file = Set(listed.compactMap { address($0["address"]) })
+            #expect(!live.isEmpty && live.count == key.sitesFound, "\(reportName): \(key)")
+            #expect(file.count == live.count, "\(reportName): sites lists \(file.count), the report \(live.count)")
+            let bias = (live.min() ?? 0) &- (file.min() ?? 0)
+            #expect(bias % 4096 == 0 && Set(file.map { $0 &+ bias }) == live, "\(reportName): sites \(file.sorted()), report \(live.sorted())")
+        }
+    }
+
     @Test func aMisspelledModeIsWarnedAboutOnceAndIgnored() throws {
         let r = try run(["selftest"], environment: ["STATICCALL_MODE": "indriect"])
         #expect(r.status == 0, "\(r.output)")
@@ -99,3 +123,7 @@ struct CommandTests {
         #expect(r.status == 64, "\(r.output)")
     }
 }
+
+// Keys of the unoptimized-code test above: used nowhere else, so the report's entries are that test's.
+@StaticCall func unoptimizedSitesProbe(_ x: Int) -> Int { x + 1 }
+@StaticKey var unoptimizedSitesFlag = false

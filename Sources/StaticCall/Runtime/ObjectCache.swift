@@ -1,28 +1,17 @@
 import MachineCode
 
-/// What the runtime knows about one loaded object: its live image and its unwind index, built once.
-/// The kernel's per-module static_call_mod, found lazily instead of from an objtool section.
+/// What the runtime knows about one loaded object: the shared discovery over its live image (its unwind
+/// index built once), its file, its trampoline symbols. The kernel's per-module static_call_mod, found
+/// lazily instead of from an objtool section.
 final class ObjectCache {
     let info: LoadedObjectInfo
-    let image: ImageView
-    let index: EHFrameIndex?
-    let indexError: String?
+    let finder: SiteFinder
+    var image: ImageView { finder.image }
 
     init(_ info: LoadedObjectInfo) {
         self.info = info
-        self.image = info.liveImage
-        if let header = info.ehFrameHeader {
-            do {
-                index = try EHFrameIndex(image: image, headerAddress: header)
-                indexError = nil
-            } catch {
-                index = nil
-                indexError = "\(info.name.isEmpty ? "executable" : info.name): .eh_frame_hdr: \(error)"
-            }
-        } else {
-            index = nil
-            indexError = "\(info.name.isEmpty ? "executable" : info.name) has no PT_GNU_EH_FRAME"
-        }
+        self.finder = SiteFinder(image: info.liveImage, ehFrameHeader: info.ehFrameHeader,
+                                 objectName: info.name.isEmpty ? "the executable" : info.name)
     }
 
     /// The file behind this object's text, for page remapping (opened and checked on first use; a
@@ -53,26 +42,11 @@ final class ObjectCache {
     }()
 
     /// The function containing `address`, from the unwind index.
-    func function(containing address: UInt64) -> FunctionRange? {
-        guard let index else { return nil }
-        return try? index.function(containing: address)
-    }
+    func function(containing address: UInt64) -> FunctionRange? { finder.function(containing: address) }
 
     /// The bytes of the function that starts exactly at `address`, or nil.
-    func functionBytes(startingAt address: UInt64) -> UnsafeRawBufferPointer? {
-        guard let range = function(containing: address), range.start == address else { return nil }
-        return image.bytes(of: range)
-    }
+    func functionBytes(startingAt address: UInt64) -> UnsafeRawBufferPointer? { finder.functionBytes(startingAt: address) }
 
-    /// Scans the executable segments for call/jmp rel32 to any of `trampolines`, and proves each.
-    func discover(trampolines: [UInt64]) -> [(SiteCandidate, SiteProof)] {
-        var candidates: [SiteCandidate] = []
-        for segment in image.segments where segment.isExecutable {
-            candidates += SiteDiscovery.scan(segment.bytes, at: segment.address, trampolines: trampolines)
-        }
-        guard let index else {
-            return candidates.map { ($0, .unproven(indexError ?? "no unwind index")) }
-        }
-        return Array(zip(candidates, SiteDiscovery.prove(candidates, index: index)))
-    }
+    /// The sites of `trampolines` in this object, each proven or with its reason.
+    func discover(trampolines: [UInt64]) -> [(candidate: SiteCandidate, proof: SiteProof)] { finder.sites(of: trampolines) }
 }
