@@ -13,6 +13,12 @@
 //
 //   swift build --package-path IntegrationTests/Images && \
 //       "$(swift build --package-path IntegrationTests/Images --show-bin-path)/consumer"
+//
+// It also holds the programs of the coverage table (COVERAGE.md): one source (Coverage/Keys, a library of
+// keys and their in-module callers; Coverage/Program, an executable that calls them and checks every
+// result), compiled in each code shape a project builds with. A shape is a pair of targets with their
+// own flags, both reading the one source through the symlinks in Coverage/Shapes. Scripts/coverage.py
+// builds and runs them and writes the table; CI runs it with --check.
 import PackageDescription
 
 let package = Package(
@@ -36,9 +42,45 @@ let package = Package(
             path: "Consumer",
             swiftSettings: optimized
         ),
-    ],
+    ] + coverageTargets,
     swiftLanguageModes: [.v6]
 )
+
+/// The code shapes of the coverage table: a name, the flags of the library that declares the keys, the
+/// flags of the executable that calls them. Debug configuration, so "no flags" is -Onone; whole-module
+/// shapes as `optimized` below; incremental -O as SwiftPM compiles a release build without -wmo (batch
+/// mode); library evolution on the declaring library only (the resilient-library case: no
+/// cross-module inlining of its non-@inlinable code).
+/// (Computed: the manifest's top-level code runs in order, and `package` above reads it.)
+var coverageShapes: [(name: String, library: [String], program: [String])] {
+    [
+        ("Onone", [], []),
+        ("O", wholeModule(["-O"]), wholeModule(["-O"])),
+        ("OIncremental", ["-O"], ["-O"]),
+        ("Osize", wholeModule(["-Osize"]), wholeModule(["-Osize"])),
+        // -no-verify-emitted-module-interface: SwiftPM checks the library's .swiftinterface without the
+        // search path of StaticCall's C module ("missing required module 'CStaticCall'"; the same for
+        // any package with a C target, e.g. CocoaLumberjack/CocoaLumberjack#1446). README, "Library evolution".
+        ("OEvolution", wholeModule(["-O", "-enable-library-evolution", "-no-verify-emitted-module-interface"]), wholeModule(["-O"])),
+    ]
+}
+
+var coverageTargets: [Target] {
+    coverageShapes.flatMap { shape -> [Target] in
+        // The program imports its shape's library under this condition.
+        let define = "COVERAGE_" + shape.name.uppercased()
+        return [
+            // unsafeFlags: the shape's optimization flags are the point of the target.
+            .target(name: "CoverageKeys\(shape.name)", dependencies: [staticCall], path: "Coverage/Shapes/Keys\(shape.name)",
+                    swiftSettings: shape.library.isEmpty ? [] : [.unsafeFlags(shape.library)]),
+            .executableTarget(name: "coverage-\(shape.name)", dependencies: [staticCall, .target(name: "CoverageKeys\(shape.name)")],
+                              path: "Coverage/Shapes/Program\(shape.name)",
+                              swiftSettings: [.define(define)] + (shape.program.isEmpty ? [] : [.unsafeFlags(shape.program)])),
+        ]
+    }
+}
+
+func wholeModule(_ flags: [String]) -> [String] { flags + ["-wmo", "-num-threads", "2", "-disable-batch-mode"] }
 
 var staticCall: Target.Dependency { .product(name: "StaticCall", package: "StaticCall") }
 
@@ -46,4 +88,4 @@ var staticCall: Target.Dependency { .product(name: "StaticCall", package: "Stati
 /// product another package uses, has no flags): -O; -wmo with
 /// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
 /// off, since whole-module compilation replaces it (the driver warns otherwise).
-var optimized: [SwiftSetting] { [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"])] }
+var optimized: [SwiftSetting] { [.unsafeFlags(wholeModule(["-O"]))] }

@@ -3,15 +3,18 @@ import Foundation
 import Testing
 
 /// The nested package IntegrationTests/Images (the plugin, the C library of targets, and the consumer,
-/// an executable of another package linked against a `.dynamic` library product), built once (debug, its
-/// Swift targets at -O).
+/// an executable of another package linked against a `.dynamic` library product), its products for these
+/// tests built once (debug, their Swift targets at -O).
 enum ImagePackage {
     static let binDirectory: Result<String, IntegrationBinary.BuildError> = {
         if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success(given) }
         let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Images").path
         let arguments = ["swift", "build", "--package-path", package]
-        let build = runProcess("/usr/bin/env", arguments, environment: [:])
-        guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
+        // Only these tests' products: the package's coverage programs are Scripts/coverage.py's (CI).
+        for product in ["consumer", "StaticCallTestPlugin", "StaticCallTestTargets"] {
+            let build = runProcess("/usr/bin/env", arguments + ["--product", product], environment: [:])
+            guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
+        }
         let path = runProcess("/usr/bin/env", arguments + ["--show-bin-path"], environment: [:])
         guard path.status == 0, let directory = path.output.split(separator: "\n").last else {
             return .failure(IntegrationBinary.BuildError(output: path.output))
