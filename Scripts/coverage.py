@@ -41,6 +41,8 @@ SHAPES = [
     ("OIncremental", "-O, incremental (batch mode)", "-O, incremental", True),
     ("Osize", "-Osize, whole module", "-Osize, whole module", True),
     ("OEvolution", "-O, whole module, -enable-library-evolution", "-O, whole module", True),
+    ("OAddressSanitizer", "-O, whole module, -sanitize=address", "-O, whole module, -sanitize=address", True),
+    ("OnoneCodeCoverage", "-Onone, -profile-generate -profile-coverage-mapping", "-Onone, -profile-generate -profile-coverage-mapping", False),
 ]
 
 TRAMPOLINE_PREFIX = "__dtrace_staticcall_"
@@ -64,14 +66,21 @@ def is_trampoline(symbol):
     return symbol.startswith(TRAMPOLINE_PREFIX) and not symbol.endswith("_slow") and symbol != TRAMPOLINE_PREFIX + "dispatch"
 
 
-def emitted_sites(binary, library_module):
+def library_functions(images_bin, library_module):
+    """The symbols the library's own object files define (a site in one of them is in the library)."""
+    directory = os.path.join(images_bin, library_module + ".build")
+    objects = [os.path.join(directory, f) for f in sorted(os.listdir(directory)) if f.endswith(".o")]
+    out = run(["nm", "--defined-only", "--format=posix"] + objects).stdout
+    return {line.split(" ")[0] for line in out.splitlines() if " " in line}
+
+
+def emitted_sites(binary, library):
     """Every call/jmp/jcc whose target is a trampoline symbol, from objdump: {address: (symbol, kind, where)}."""
     out = run(["objdump", "-d", "--no-show-raw-insn", "-M", "att", binary]).stdout
     function = ""
     sites = {}
     header = re.compile(r"^([0-9a-f]+) <(.+)>:$")
     branch = re.compile(r"^\s*([0-9a-f]+):\s+(call|jmp|j[a-z]+)\s+[0-9a-f]+ <([^>+]+)>$")
-    library_prefix = "$s%d%s" % (len(library_module), library_module)
     for line in out.splitlines():
         m = header.match(line)
         if m:
@@ -86,7 +95,7 @@ def emitted_sites(binary, library_module):
         if "17trampolineAddress" in function or "_statickeyRegister_" in function:
             continue
         kind = {"call": "call", "jmp": "tail"}.get(m.group(2), "conditional tail (%s)" % m.group(2))
-        where = "library" if function.startswith(library_prefix) else "program"
+        where = "library" if function in library else "program"
         sites[int(m.group(1), 16)] = (m.group(3), kind, where)
     return sites
 
@@ -103,6 +112,7 @@ def offline_sites(tool, binary):
 def run_program(binary, mode):
     env = dict(os.environ)
     env.pop("STATICCALL_MODE", None)
+    env["LLVM_PROFILE_FILE"] = os.devnull  # the code-coverage shape's profile: not wanted
     if mode == "indirect":
         env["STATICCALL_MODE"] = "indirect"
     r = run([binary], env=env)
@@ -127,7 +137,7 @@ def address(value):
 def analyse(shape, images_bin, tool):
     name = shape[0]
     binary = os.path.join(images_bin, "coverage-" + name)
-    emitted = emitted_sites(binary, "CoverageKeys" + name)
+    emitted = emitted_sites(binary, library_functions(images_bin, "CoverageKeys" + name))
     offline, offline_error = offline_sites(tool, binary)
     inline = run_program(binary, "inline")
     indirect = run_program(binary, "indirect")

@@ -47,21 +47,26 @@ let package = Package(
 )
 
 /// The code shapes of the coverage table: a name, the flags of the library that declares the keys, the
-/// flags of the executable that calls them. Debug configuration, so "no flags" is -Onone; whole-module
-/// shapes as `optimized` below; incremental -O as SwiftPM compiles a release build without -wmo (batch
-/// mode); library evolution on the declaring library only (the resilient-library case: no
-/// cross-module inlining of its non-@inlinable code).
+/// flags of the executable that calls them, and its linker flags. Debug configuration, so "no flags" is
+/// -Onone; whole-module shapes as `optimized` below; incremental -O as SwiftPM compiles a release build
+/// without -wmo (batch mode); library evolution on the declaring library only (the resilient-library
+/// case: no cross-module inlining of its non-@inlinable code); instrumented builds as `swift build
+/// --sanitize=address` and `swift test --enable-code-coverage` compile user code (here only the two
+/// shape targets are instrumented, not StaticCall itself).
 /// (Computed: the manifest's top-level code runs in order, and `package` above reads it.)
-var coverageShapes: [(name: String, library: [String], program: [String])] {
+var coverageShapes: [(name: String, library: [String], program: [String], linker: [String])] {
     [
-        ("Onone", [], []),
-        ("O", wholeModule(["-O"]), wholeModule(["-O"])),
-        ("OIncremental", ["-O"], ["-O"]),
-        ("Osize", wholeModule(["-Osize"]), wholeModule(["-Osize"])),
+        ("Onone", [], [], []),
+        ("O", wholeModule(["-O"]), wholeModule(["-O"]), []),
+        ("OIncremental", ["-O"], ["-O"], []),
+        ("Osize", wholeModule(["-Osize"]), wholeModule(["-Osize"]), []),
         // -no-verify-emitted-module-interface: SwiftPM checks the library's .swiftinterface without the
         // search path of StaticCall's C module ("missing required module 'CStaticCall'"; the same for
-        // any package with a C target, e.g. CocoaLumberjack/CocoaLumberjack#1446). README, "Library evolution".
-        ("OEvolution", wholeModule(["-O", "-enable-library-evolution", "-no-verify-emitted-module-interface"]), wholeModule(["-O"])),
+        // any package with a C target, e.g. CocoaLumberjack/CocoaLumberjack#1446). README, "Platforms and modes".
+        ("OEvolution", wholeModule(["-O", "-enable-library-evolution", "-no-verify-emitted-module-interface"]), wholeModule(["-O"]), []),
+        ("OAddressSanitizer", wholeModule(["-O", "-sanitize=address"]), wholeModule(["-O", "-sanitize=address"]), ["-sanitize=address"]),
+        ("OnoneCodeCoverage", ["-profile-generate", "-profile-coverage-mapping"], ["-profile-generate", "-profile-coverage-mapping"],
+         ["-profile-generate"]),
     ]
 }
 
@@ -70,12 +75,13 @@ var coverageTargets: [Target] {
         // The program imports its shape's library under this condition.
         let define = "COVERAGE_" + shape.name.uppercased()
         return [
-            // unsafeFlags: the shape's optimization flags are the point of the target.
+            // unsafeFlags: the shape's optimization and instrumentation flags are the point of the target.
             .target(name: "CoverageKeys\(shape.name)", dependencies: [staticCall], path: "Coverage/Shapes/Keys\(shape.name)",
                     swiftSettings: shape.library.isEmpty ? [] : [.unsafeFlags(shape.library)]),
             .executableTarget(name: "coverage-\(shape.name)", dependencies: [staticCall, .target(name: "CoverageKeys\(shape.name)")],
                               path: "Coverage/Shapes/Program\(shape.name)",
-                              swiftSettings: [.define(define)] + (shape.program.isEmpty ? [] : [.unsafeFlags(shape.program)])),
+                              swiftSettings: [.define(define)] + (shape.program.isEmpty ? [] : [.unsafeFlags(shape.program)]),
+                              linkerSettings: shape.linker.isEmpty ? [] : [.unsafeFlags(shape.linker)]),
         ]
     }
 }

@@ -12,6 +12,10 @@ import CoverageKeysOIncremental
 import CoverageKeysOsize
 #elseif COVERAGE_OEVOLUTION
 import CoverageKeysOEvolution
+#elseif COVERAGE_OADDRESSSANITIZER
+import CoverageKeysOAddressSanitizer
+#elseif COVERAGE_ONONECODECOVERAGE
+import CoverageKeysOnoneCodeCoverage
 #endif
 #if canImport(Glibc)
 import Glibc
@@ -73,19 +77,21 @@ func checkFlags(_ state: String, verbose v: Bool, fastPath f: Bool) {
 }
 
 /// Where this executable is loaded (the report's addresses minus this are objdump's): the start of its
-/// first mapping, whose file offset is 0 and whose virtual address is 0 in a position-independent
-/// executable. 0 when not found (the script then sees every site differ, loudly).
+/// mapping at file offset 0, whose virtual address is 0 in a position-independent executable. 0 when
+/// not found (the script then sees every site differ, loudly).
 func loadBias() -> UInt {
     guard let maps = fopen("/proc/self/maps", "r") else { return 0 }
     defer { fclose(maps) }
     var line: UnsafeMutablePointer<CChar>? = nil
     var capacity = 0
     defer { free(line) }
-    guard getline(&line, &capacity, maps) > 0, let line else { return 0 }
-    let fields = String(cString: line).split(separator: " ", omittingEmptySubsequences: true)
-    guard fields.count >= 6, fields[2] == "00000000", fields[5].contains("coverage-"),
-          let start = fields[0].split(separator: "-").first else { return 0 }
-    return UInt(start, radix: 16) ?? 0
+    while getline(&line, &capacity, maps) > 0, let line {
+        let fields = String(cString: line).split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 6, fields[2] == "00000000", fields[5].contains("/coverage-"),
+              let start = fields[0].split(separator: "-").first else { continue }
+        return UInt(start, radix: 16) ?? 0
+    }
+    return 0
 }
 
 func run() {
