@@ -151,13 +151,21 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         }
         let disabledCase = m.canDisable ? "return" : "preconditionFailure(\"\(m.displayName) cannot be disabled\")"
 
+        // @_optimize(none) on a trampoline taking an existential: otherwise -O's existential specializer
+        // gives it a copy taking the opened value, and every call site calls that copy, whose arguments
+        // no target of the key's type accepts: no site could be patched (and the registration thunk, now
+        // a projection and a jump, no longer leads to the trampoline). Unoptimized, it has one signature.
+        let existentialParameter = m.parameters.contains { $0.type.hasPrefix("any ") || $0.type.contains(" any ") || $0.type.contains("(any ") }
+        let keepSignature = existentialParameter
+            ? "/// Kept unoptimized (`@_optimize(none)`): the existential specializer would give its call sites a copy\n/// with another signature, which no site could be patched from.\n@_optimize(none)\n"
+            : ""
         var decls: [DeclSyntax] = []
         decls.append("""
             /// The trampoline of `\(raw: m.displayName)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
             /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
             /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
-            @_silgen_name("\(raw: symbol)")
+            \(raw: keepSignature)@_silgen_name("\(raw: symbol)")
             @inline(never)
             \(raw: trampolineAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
                 typealias Function = \(raw: thin)

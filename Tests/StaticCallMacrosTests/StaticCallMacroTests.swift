@@ -1217,6 +1217,207 @@ struct StaticCallExpansionTests {
         }
     }
 
+    /// A trampoline taking an existential is kept unoptimized: -O's existential specializer would give
+    /// its call sites a copy with another signature (seen in the macro integration program: `area(_:)`
+    /// stayed indirect, no site found).
+    @Test func existentialParameterKeepsTheTrampolineUnoptimized() {
+        assertMacro {
+            """
+            @StaticCall
+            func area(_ s: any Shape) -> Double { s.area }
+            """
+        } expansion: {
+            """
+            func area(_ s: any Shape) -> Double {
+                _staticcallTrampoline_area(s)
+            }
+
+            /// The trampoline of `area(_:)`: every call site calls this, and the runtime patches
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
+            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// Kept unoptimized (`@_optimize(none)`): the existential specializer would give its call sites a copy
+            /// with another signature, which no site could be patched from.
+            @_optimize(none)
+            @_silgen_name("__dtrace_staticcall_area_fdcac1406ed512dd")
+            @inline(never)
+            func _staticcallTrampoline_area(_ a0: any Shape) -> Double {
+                typealias Function = @convention(thin) (any Shape) -> Double
+                let w = _staticcallStorage_area.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                return _staticcallSlowPath_area(a0)
+            }
+
+            /// The slow path of `area(_:)`'s trampoline: registration at the first call, constants,
+            /// disabled, counted calls.
+            @_silgen_name("__dtrace_staticcall_area_fdcac1406ed512dd_slow")
+            @inline(never)
+            func _staticcallSlowPath_area(_ a0: any Shape) -> Double {
+                typealias Function = @convention(thin) (any Shape) -> Double
+                switch _staticcallStorage_area.dispatch(_staticcallStorage_area.word, register: _staticcallRegister_area) {
+                case let .call(p):
+                    return unsafeBitCast(p, to: Function?.self)!(a0)
+                case let .constant(c):
+                    _ = c
+                    preconditionFailure("area(_:) has no constant state")
+                case .disabled:
+                    preconditionFailure("area(_:) cannot be disabled")
+                }
+            }
+
+            /// The original body of `area(_:)`: its default target.
+            func _staticcallDefault_area(_ s: any Shape) -> Double {
+                s.area
+            }
+
+            let _staticcallStorage_area = StaticCallStorage()
+
+            @inline(never) func _staticcallAddress_area(_ f: @convention(thin) (any Shape) -> Double) -> UInt {
+                unsafeBitCast(f, to: UInt.self)
+            }
+
+            #if compiler(>=6.3) && os(Linux)
+            @section("staticcall_keys") @used
+            private let _staticcallRecord_area: @convention(c) () -> Void = {
+                _staticcallRegister_area()
+            }
+            #endif
+
+            @inline(never)
+            func _staticcallRegister_area() {
+                StaticCallRuntime.register(
+                    _staticcallStorage_area, name: "area(_:)",
+                    trampoline: _staticcallKey_area.trampolineAddress(),
+                    defaultTarget: _staticcallAddress_area({ a0 in
+                            _staticcallDefault_area(a0)
+                        }),
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+            }
+
+            /// The key of `area(_:)`, reached as `$area`.
+            struct _staticcallKey_area: StaticCallKeyProtocol {
+                /// The function type a target must have: `(any Shape) -> Double`.
+                typealias Function = @convention(thin) (any Shape) -> Double
+
+                init() {
+                }
+
+                private func registerIfNeeded() {
+                    if !StaticCallRuntime.isRegistered(_staticcallStorage_area) {
+                        _staticcallRegister_area()
+                    }
+                }
+
+                /// The key's name, as `StaticCalls.report()` shows it.
+                var name: String {
+                    "area(_:)"
+                }
+
+                /// Identifies the key within the process (the address of its storage).
+                var _storageAddress: UInt {
+                    StaticCallRuntime.identity(_staticcallStorage_area)
+                }
+
+                /// The thunk the key hands out for its trampoline (registered as such, so never a target).
+                fileprivate static func trampolineAddress() -> UInt {
+                    _staticcallAddress_area({ a0 in
+                            _staticcallTrampoline_area(a0)
+                        })
+                }
+
+                private static let capabilities = StaticCallCapabilities(canDisable: false, constantWidth: nil)
+
+                /// Retargets every call site of `area(_:)` at `target`: the analogue of the kernel's
+                /// static_call_update(). Pass a non-capturing closure: `$area.update { other($0) }`. A
+                /// function read from `target` gives back the state it was read in (disabled, a constant).
+                func update(_ target: Function) {
+                    registerIfNeeded()
+                    StaticCallRuntime.update(_staticcallStorage_area, to: _staticcallAddress_area(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
+                /// convert a named function to `@convention(thin)`; write `update { f($0) }` there.
+                // Disfavoured so that a trailing closure, which ignores labels, picks `update(_:)`.
+                @_disfavoredOverload
+                func update(to target: Function) {
+                    update(target)
+                }
+
+                /// The current target as a function value, in every state: the analogue of static_call_query().
+                /// While the key is disabled it is a function that does nothing, while it returns a constant a
+                /// function that returns it; `update(to:)` with either gives that state back.
+                var target: Function {
+                    registerIfNeeded()
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_area, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                }
+
+                /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
+                var state: StaticCallState {
+                    StaticCallRuntime.callState(_staticcallStorage_area)
+                }
+
+                /// Gives the key back a state read from `state`, exactly.
+                func restore(_ state: StaticCallState) {
+                    registerIfNeeded()
+                    StaticCallRuntime.restore(_staticcallStorage_area, state)
+                }
+
+                /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
+                func state(targeting target: Function) -> StaticCallState {
+                    StaticCallRuntime.state(_staticcallStorage_area, targeting: _staticcallAddress_area(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                }
+
+                /// Runs `body` with every call of `area(_:)` going to `target`, then gives the key back
+                /// its previous state exactly, when `body` returns or throws. Like `TaskLocal.withValue`, but
+                /// process-wide: every thread sees the override while it lasts. Inside `StaticCalls.batch` too,
+                /// the override is in effect at once and gone when `body` returns.
+                @discardableResult
+                func withTarget<R, E: Error>(_ target: Function, _ body: () throws(E) -> R) throws(E) -> R {
+                    let saved = state
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
+                    defer {
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
+                    }
+                    return try body()
+                }
+
+                /// `withTarget(_:_:)` for an asynchronous `body`.
+                @discardableResult
+                func withTarget<R>(_ target: Function, isolation: isolated (any Actor)? = #isolation,
+                                                 _ body: () async throws -> R) async rethrows -> R {
+                    let saved = state
+                    StaticCallRuntime.applyingAtOnce {
+                        update(target)
+                    }
+                    defer {
+                        StaticCallRuntime.applyingAtOnce {
+                            restore(saved)
+                        }
+                    }
+                    return try await body()
+                }
+
+                /// Back to the original body: the default target.
+                func reset() {
+                    registerIfNeeded()
+                    StaticCallRuntime.reset(_staticcallStorage_area)
+                }
+            }
+
+            /// The key of `area(_:)`: `update`, `target`, `reset`.
+            var $area: _staticcallKey_area {
+                _staticcallKey_area()
+            }
+            """
+        }
+    }
+
     @Test func genericFunction() {
         assertMacro {
             """
