@@ -14,8 +14,7 @@ IntegrationTests/Images/Coverage is built with that shape's flags. This script
      must list the same ones;
 
 and writes the table. With --check it fails (exit 1) when a result is wrong, when the runtime or
-`staticcall sites` does not see exactly the sites objdump sees, or when an optimized shape leaves a site
-unpatched.
+`staticcall sites` does not see exactly the sites objdump sees, or when any shape leaves a site unpatched.
 
     python3 Scripts/coverage.py [--check] [--write COVERAGE.md]
 
@@ -34,22 +33,23 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGES = os.path.join(ROOT, "IntegrationTests", "Images")
 
-# name, flags of the library that declares the keys, flags of the program; as in the package manifest.
+# name, flags of the library that declares the keys, flags of the program; as in the package manifest
+# (the script fails when the package builds other shapes than these).
 SHAPES = [
-    ("Onone", "-Onone (debug)", "-Onone (debug)", False),
-    ("O", "-O, whole module", "-O, whole module", True),
-    ("OIncremental", "-O, incremental (batch mode)", "-O, incremental", True),
-    ("Osize", "-Osize, whole module", "-Osize, whole module", True),
-    ("OEvolution", "-O, whole module, -enable-library-evolution", "-O, whole module", True),
-    ("OAddressSanitizer", "-O, whole module, -sanitize=address", "-O, whole module, -sanitize=address", True),
-    ("OnoneCodeCoverage", "-Onone, -profile-generate -profile-coverage-mapping", "-Onone, -profile-generate -profile-coverage-mapping", False),
+    ("Onone", "-Onone (debug)", "-Onone (debug)"),
+    ("O", "-O, whole module", "-O, whole module"),
+    ("OIncremental", "-O, incremental (batch mode)", "-O, incremental"),
+    ("Osize", "-Osize, whole module", "-Osize, whole module"),
+    ("OEvolution", "-O, whole module, -enable-library-evolution", "-O, whole module"),
+    ("OAddressSanitizer", "-O, whole module, -sanitize=address", "-O, whole module, -sanitize=address"),
+    ("OnoneCodeCoverage", "-Onone, -profile-generate -profile-coverage-mapping", "-Onone, -profile-generate -profile-coverage-mapping"),
 ]
 
 TRAMPOLINE_PREFIX = "__dtrace_staticcall_"
 
 
-def run(args, env=None, cwd=ROOT):
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+def run(args, env=None, cwd=ROOT, stdin=None, timeout=None):
+    return subprocess.run(args, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def build():
@@ -57,8 +57,8 @@ def build():
         r = run(args)
         if r.returncode != 0:
             sys.exit("coverage: `%s` failed:\n%s%s" % (" ".join(args), r.stdout[-4000:], r.stderr[-4000:]))
-    images_bin = run(["swift", "build", "--package-path", IMAGES, "--show-bin-path"]).stdout.strip()
-    root_bin = run(["swift", "build", "--show-bin-path"]).stdout.strip()
+    images_bin = run(["swift", "build", "--package-path", IMAGES, "--show-bin-path"]).stdout.strip().splitlines()[-1]
+    root_bin = run(["swift", "build", "--show-bin-path"]).stdout.strip().splitlines()[-1]
     return images_bin, os.path.join(root_bin, "staticcall")
 
 
@@ -74,30 +74,63 @@ def library_functions(images_bin, library_module):
     return {line.split(" ")[0] for line in out.splitlines() if " " in line}
 
 
+def is_registration_thunk(demangled):
+    """The closure the macros hand the runtime as a trampoline's address (read from the demangled name:
+    mangled names compress repeated words)."""
+    return "closure #" in demangled and (
+        ("._staticcallKey_" in demangled and "trampolineAddress" in demangled) or "._statickeyRegister_" in demangled)
+
+
+def demangled_names(names):
+    """{mangled: demangled} by the toolchain's `swift demangle`, one name per line."""
+    names = sorted(names)
+    if not names:
+        return {}
+    out = run(["swift", "demangle"], stdin="\n".join(names) + "\n").stdout.splitlines()
+    if len(out) != len(names):
+        sys.exit("coverage: swift demangle returned %d lines for %d names" % (len(out), len(names)))
+    return dict(zip(names, out))
+
+
 def emitted_sites(binary, library):
     """Every call/jmp/jcc whose target is a trampoline symbol, from objdump: {address: (symbol, kind, where)}."""
     out = run(["objdump", "-d", "--no-show-raw-insn", "-M", "att", binary]).stdout
     function = ""
-    sites = {}
+    branches = []
     header = re.compile(r"^([0-9a-f]+) <(.+)>:$")
-    branch = re.compile(r"^\s*([0-9a-f]+):\s+(call|jmp|j[a-z]+)\s+[0-9a-f]+ <([^>+]+)>$")
+    branch = re.compile(r"^\s*([0-9a-f]+):\s+(callq?|jmpq?|j[a-z]+)\s+[0-9a-f]+ <([^>+]+)>$")
     for line in out.splitlines():
         m = header.match(line)
         if m:
             function = m.group(2)
             continue
         m = branch.match(line)
-        if not m or not is_trampoline(m.group(3)):
-            continue
+        if m and is_trampoline(m.group(3)):
+            branches.append((int(m.group(1), 16), m.group(2).rstrip("q"), m.group(3), function))
+    names = demangled_names({f for _, _, _, f in branches})
+    sites = {}
+    for address, mnemonic, symbol, function in branches:
         # The registration thunk (a closure in a key's trampolineAddress(), or in a static key's
         # _statickeyRegister_<name>()) branches to the trampoline to hand out its address; the runtime
         # knows it from the registration and never patches it.
-        if "17trampolineAddress" in function or "_statickeyRegister_" in function:
+        if is_registration_thunk(names.get(function, function)):
             continue
-        kind = {"call": "call", "jmp": "tail"}.get(m.group(2), "conditional tail (%s)" % m.group(2))
+        kind = {"call": "call", "jmp": "tail"}.get(mnemonic, "conditional tail (%s)" % mnemonic)
         where = "library" if function in library else "program"
-        sites[int(m.group(1), 16)] = (m.group(3), kind, where)
+        sites[address] = (symbol, kind, where)
     return sites
+
+
+def symbol_part(symbol):
+    """A trampoline symbol without its prefix and hash: `Codec_encode`, `key_verbose`."""
+    return symbol[len(TRAMPOLINE_PREFIX):].rsplit("_", 1)[0]
+
+
+def expected_symbol_part(key_name):
+    """The same part of the symbol the macros give the key the report names `key_name`."""
+    if "(" not in key_name:
+        return "key_" + key_name.split(".")[-1]
+    return re.sub(r"[^A-Za-z0-9]", "_", key_name.split("(")[0])
 
 
 def offline_sites(tool, binary):
@@ -115,7 +148,10 @@ def run_program(binary, mode):
     env["LLVM_PROFILE_FILE"] = os.devnull  # the code-coverage shape's profile: not wanted
     if mode == "indirect":
         env["STATICCALL_MODE"] = "indirect"
-    r = run([binary], env=env)
+    try:
+        r = run([binary], env=env, timeout=300)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "report": None, "bias": 0, "summary": "timed out after 300 s", "failures": []}
     report, bias, summary = None, 0, ""
     for line in r.stdout.splitlines():
         if line.startswith("REPORT "):
@@ -153,7 +189,8 @@ def analyse(shape, images_bin, tool):
             patched_all |= patched
             for a, why in unpatched.items():
                 reasons.setdefault(why, []).append((k["name"], a))
-            symbols = {emitted[a][0] for a in found if a in emitted}
+            symbols = {emitted[a][0] for a in found if a in emitted} or {
+                e[0] for e in emitted.values() if symbol_part(e[0]) == expected_symbol_part(k["name"])}
             mine = {a for a, e in emitted.items() if e[0] in symbols}
             keys.append({"name": k["name"], "mode": k["mode"], "found": len(found), "patched": len(patched),
                          "emitted": len(mine), "problem": k.get("problem"),
@@ -171,11 +208,14 @@ def analyse(shape, images_bin, tool):
 
 def problems(result):
     out = []
-    name, _, _, optimized = result["shape"]
+    name = result["shape"][0]
     for mode in ("inline", "indirect"):
         r = result[mode]
         if not r["ok"]:
             out.append("%s, %s mode: %s %s" % (name, mode, r["summary"], "; ".join(r["failures"][:5])))
+    indirect = result["indirect"]["report"]
+    if indirect and (indirect["mode"] != "indirect" or any(k["patchedSites"] for k in indirect["keys"])):
+        out.append("%s: STATICCALL_MODE=indirect was not indirect (mode %s)" % (name, indirect["mode"]))
     if result["missed"]:
         out.append("%s: the runtime did not find %d emitted site(s): %s" % (name, len(result["missed"]),
                    ", ".join("0x%x %s (%s)" % (a, result["emitted"][a][0], result["emitted"][a][1]) for a in result["missed"])))
@@ -185,7 +225,7 @@ def problems(result):
     if not result["offline_agrees"]:
         out.append("%s: `staticcall sites` does not list exactly the emitted sites%s" % (
             name, (": " + result["offline_error"]) if result["offline_error"] else ""))
-    if optimized and result["patched"] != set(result["emitted"]):
+    if result["patched"] != set(result["emitted"]):
         out.append("%s: %d of %d emitted sites patched" % (name, len(result["patched"]), len(result["emitted"])))
     if result["inline"]["report"] and result["inline"]["report"]["mode"] != "inline":
         out.append("%s: the process is not in inline mode (%s)" % (name, result["inline"]["report"].get("reason")))
@@ -204,8 +244,8 @@ def table(results):
         "Generated by `python3 Scripts/coverage.py --write COVERAGE.md` (CI runs it with `--check`) on %s, %s, %s."
         % (datetime.date.today().isoformat(), swift_version(), platform.machine()),
         "",
-        "One program (IntegrationTests/Images/Coverage) compiled in each shape: a library declaring six keys",
-        "(a function, same-named static methods of two types, a disableable `Void` hook, two static keys) with",
+        "One program (IntegrationTests/Images/Coverage) compiled in each shape: a library declaring seven keys",
+        "(functions, same-named static methods of two types, a disableable `Void` hook, two static keys) with",
         "call sites of its own, and an executable calling them directly and through the library's `@inlinable`",
         "code. *Emitted* is every `call`/`jmp`/`jcc` to a trampoline in the binary as objdump disassembles it",
         "(the registration thunk's own jump aside); *found* and *patched* are the runtime's, from",
@@ -217,7 +257,7 @@ def table(results):
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        name, lib, prog, _ = r["shape"]
+        name, lib, prog = r["shape"]
         e = r["emitted"]
         calls = sum(1 for v in e.values() if v[1] == "call")
         in_program = sum(1 for v in e.values() if v[2] == "program")
@@ -258,10 +298,13 @@ def table(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail when a result is wrong or a site is missed or left unpatched in an optimized shape")
+    parser.add_argument("--check", action="store_true", help="fail when a result is wrong or a site is missed or left unpatched")
     parser.add_argument("--write", metavar="FILE", help="write the table to FILE (else print it)")
     args = parser.parse_args()
     images_bin, tool = build()
+    built = {f[len("coverage-"):] for f in os.listdir(images_bin) if f.startswith("coverage-") and "." not in f}
+    if built != {shape[0] for shape in SHAPES}:
+        sys.exit("coverage: the package builds the shapes %s, this script knows %s" % (sorted(built), sorted(s[0] for s in SHAPES)))
     results = [analyse(shape, images_bin, tool) for shape in SHAPES]
     text = table(results)
     if args.write:

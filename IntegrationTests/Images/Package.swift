@@ -8,10 +8,10 @@
 // - consumer: an executable that links StaticCall statically and the `.dynamic` library product of
 //   another package (IntegrationTests/DynamicKeys: a key, its sites and a second copy of StaticCall).
 //
-// Built (debug, with the Swift targets at -O: only optimized code has the call sites the patcher works
-// on) and run by Tests/StaticCallTests/ImageTests.swift:
+// Built (debug, with those Swift targets at -O: only optimized code has the call sites the patcher works
+// on) and run by Tests/StaticCallTests/ImageTests.swift, which builds only these three products:
 //
-//   swift build --package-path IntegrationTests/Images && \
+//   swift build --package-path IntegrationTests/Images --product consumer && \
 //       "$(swift build --package-path IntegrationTests/Images --show-bin-path)/consumer"
 //
 // It also holds the programs of the coverage table (COVERAGE.md): one source (Coverage/Keys, a library of

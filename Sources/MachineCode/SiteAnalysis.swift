@@ -39,11 +39,11 @@ public struct SiteAnalysis: Equatable, Sendable {
 
         let header = elf.programHeaders.first { $0.type == ProgramHeader.ehFrameHeader }?.virtualAddress
         let finder = SiteFinder(image: elf.imageView(), ehFrameHeader: header, objectName: "the file")
-        let thunks = FunctionSymbols(allSymbols.filter { $0.isFunction && TrampolineSymbol.isRegistrationThunk($0.name) })
+        let functions = FunctionSymbols(allSymbols.filter(\.isFunction))
         var sites: [UInt64: [Site]] = [:]
         for (candidate, proof) in finder.sites(of: Array(byAddress.keys)) {
             // The registration thunk's branch hands out the trampoline's address; it is not a call site.
-            if thunks.contains(candidate.address) { continue }
+            if let function = functions.name(containing: candidate.address), TrampolineSymbol.isRegistrationThunk(function) { continue }
             let site: Site
             switch proof {
             case .proven: site = Site(address: candidate.address, kind: candidate.kind, patchable: true, reason: nil)
@@ -82,19 +82,19 @@ public struct SiteAnalysis: Equatable, Sendable {
 
 /// Function symbols by address, to tell which one holds an address.
 private struct FunctionSymbols {
-    private let ranges: [(start: UInt64, end: UInt64)]
+    private let ranges: [(start: UInt64, end: UInt64, name: String)]
 
     init(_ symbols: [ELFFile.Symbol]) {
-        ranges = symbols.filter { $0.size > 0 }.map { ($0.value, $0.value &+ $0.size) }.sorted { $0.start < $1.start }
+        ranges = symbols.filter { $0.size > 0 }.map { ($0.value, $0.value &+ $0.size, $0.name) }.sorted { $0.start < $1.start }
     }
 
-    /// Whether a symbol's range holds `address`.
-    func contains(_ address: UInt64) -> Bool {
+    /// The name of a symbol whose range holds `address` (the last one starting at or before it).
+    func name(containing address: UInt64) -> String? {
         var low = 0, high = ranges.count // first range starting after `address`
         while low < high {
             let mid = (low + high) / 2
             if ranges[mid].start <= address { low = mid + 1 } else { high = mid }
         }
-        return low > 0 && address < ranges[low - 1].end
+        return low > 0 && address < ranges[low - 1].end ? ranges[low - 1].name : nil
     }
 }

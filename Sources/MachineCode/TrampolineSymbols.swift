@@ -22,13 +22,17 @@ public enum TrampolineSymbol {
 
     /// Whether a function symbol is a key's registration thunk: the closure the macros hand the runtime as
     /// the trampoline's address (inside `_staticcallKey_<name>.trampolineAddress()`, or inside a static
-    /// key's `_statickeyRegister_<name>()`; mangled names keep these identifiers verbatim). Its branch to
-    /// the trampoline is not a call site of the program: the runtime knows the thunk from the registration
-    /// and never patches it; an offline reader knows it by this name. (In -O the thunk is usually folded
-    /// into another function and has no branch of its own; in -Onone it calls the trampoline.)
+    /// key's `_statickeyRegister_<name>()`). Its branch to the trampoline is not a call site of the
+    /// program: the runtime knows the thunk from the registration and never patches it; an offline reader
+    /// knows it by this name. (In -O the thunk is usually folded into another function and has no branch
+    /// of its own; in -Onone it calls the trampoline.) Read from the demangled name: the mangled one
+    /// compresses words the module or type names repeat.
     public static func isRegistrationThunk(_ functionSymbol: String) -> Bool {
-        (functionSymbol.contains("_staticcallKey_") && functionSymbol.contains("17trampolineAddress"))
-            || functionSymbol.contains("_statickeyRegister_")
+        // Only explicit closures (`…fU_`, possibly with a specialization suffix) are demangled.
+        guard functionSymbol.contains("fU_"), let name = SwiftSymbols.demangle(functionSymbol), name.contains("closure #") else {
+            return false
+        }
+        return (name.contains("._staticcallKey_") && name.contains("trampolineAddress")) || name.contains("._statickeyRegister_")
     }
 
     /// A symbol of the family without its prefix and without the uniqueness suffix the macros add (an

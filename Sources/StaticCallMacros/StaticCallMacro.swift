@@ -157,7 +157,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         // a projection and a jump, no longer leads to the trampoline). Unoptimized, it has one signature.
         let existentialParameter = m.parameters.contains { $0.type.hasPrefix("any ") || $0.type.contains(" any ") || $0.type.contains("(any ") }
         let keepSignature = existentialParameter
-            ? "/// Kept unoptimized (`@_optimize(none)`): the existential specializer would give its call sites a copy\n/// with another signature, which no site could be patched from.\n@_optimize(none)\n"
+            ? "/// Kept unoptimized (`@_optimize(none)`, at some cost in indirect mode): the existential specializer\n/// would give its call sites a copy with another signature, which no site could be patched from.\n@_optimize(none)\n"
             : ""
         var decls: [DeclSyntax] = []
         decls.append("""

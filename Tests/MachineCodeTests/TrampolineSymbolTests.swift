@@ -61,5 +61,12 @@ struct TrampolineSymbolTests {
         #expect(!TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone5CodecO6encodeyS2iFZ"))
         #expect(!TrampolineSymbol.isRegistrationThunk("$s17CoverageKeysOnone7verboseSbvg"))
         #expect(!TrampolineSymbol.isRegistrationThunk("__dtrace_staticcall_scale_53b8e04b4ff6a10e"))
+        // Mangled names compress repeated words: in a module named `staticcall_…` the key type
+        // `_staticcallKey_maxBatch` is `01_A12Key_maxBatch`, `_statickeyRegister_` is `01_A17Register_`
+        // (names from the macro integration program, -O).
+        #expect(TrampolineSymbol.isRegistrationThunk("$s28staticcall_macro_integration01_A12Key_maxBatchV17trampolineAddress33_2288F32F1C531329EDB14A8A6B5D7731LLSuyFZSiycfU_"))
+        #expect(!TrampolineSymbol.isRegistrationThunk("$s28staticcall_macro_integration01_A17Register_maxBatchyyFSiycfU_")) // a @StaticCall's register closure: the record's, not a thunk
+        #expect(SwiftSymbols.demangle("$s17CoverageKeysOnone5scaleyS2iF") == "CoverageKeysOnone.scale(Swift.Int) -> Swift.Int")
+        #expect(SwiftSymbols.demangle("__dtrace_staticcall_scale_53b8e04b4ff6a10e") == nil)
     }
 }

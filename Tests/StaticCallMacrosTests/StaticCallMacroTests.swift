@@ -1236,8 +1236,8 @@ struct StaticCallExpansionTests {
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
             /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
             /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
-            /// Kept unoptimized (`@_optimize(none)`): the existential specializer would give its call sites a copy
-            /// with another signature, which no site could be patched from.
+            /// Kept unoptimized (`@_optimize(none)`, at some cost in indirect mode): the existential specializer
+            /// would give its call sites a copy with another signature, which no site could be patched from.
             @_optimize(none)
             @_silgen_name("__dtrace_staticcall_area_fdcac1406ed512dd")
             @inline(never)

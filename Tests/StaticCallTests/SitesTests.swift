@@ -7,14 +7,16 @@ import Testing
 struct SitesTests {
     /// objdump's call and jmp instructions whose target symbol is a key's trampoline: (site, trampoline, kind).
     static func objdumpSites(_ path: String) -> Set<String> {
-        let out = runProcess("/usr/bin/objdump", ["-d", "--no-show-raw-insn", path], environment: [:]).output
+        // Demangled by the toolchain's `swift demangle`: mangled names compress repeated words.
+        let out = runProcess("/bin/sh", ["-c", "/usr/bin/objdump -d --no-show-raw-insn \"$0\" | swift demangle", path], environment: [:]).output
         var result: Set<String> = []
         var function = ""
         for line in out.split(separator: "\n") {
             if line.hasSuffix(">:"), let open = line.firstIndex(of: "<") { function = String(line[open...]) }
             // A key's registration thunk (the closure the macros write to hand the runtime the trampoline's
             // address) branches to the trampoline, and is not a call site of the program.
-            if function.contains("trampolineAddress") || function.contains("_statickeyRegister_") { continue }
+            if function.contains("closure #"),
+               (function.contains("._staticcallKey_") && function.contains("trampolineAddress")) || function.contains("._statickeyRegister_") { continue }
             guard line.contains("<__dtrace_staticcall_") else { continue }
             let fields = line.split(separator: "\t")
             guard fields.count >= 2, let colon = fields[0].firstIndex(of: ":") else { continue }

@@ -50,13 +50,4 @@ struct Symbolizer {
 }
 
 /// Demangles a Swift symbol name with the runtime's own demangler; other names come back unchanged.
-func demangle(_ mangled: String) -> String {
-    guard let result = mangled.withCString({ _stdlib_demangleImpl($0, strlen($0), nil, nil, 0) }) else { return mangled }
-    defer { free(result) }
-    return String(cString: result)
-}
-
-// The runtime's demangler has no public Swift API; this is its exported C entry point.
-@_silgen_name("swift_demangle")
-private func _stdlib_demangleImpl(_ mangledName: UnsafePointer<CChar>?, _ length: Int, _ outputBuffer: UnsafeMutablePointer<CChar>?,
-                                  _ outputBufferSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
+func demangle(_ mangled: String) -> String { SwiftSymbols.demangle(mangled) ?? mangled }

@@ -14,6 +14,10 @@ public enum Legacy {
     @StaticCall public static func encode(_ x: Int) -> Int { x &+ 2 }
 }
 
+/// A name whose last word the generated names repeat (`…Key_resolveAddress.trampolineAddress()`): the
+/// mangled name of its registration thunk compresses the word, and `staticcall sites` must still know it.
+@StaticCall public func resolveAddress(_ x: Int) -> Int { x &+ 5 }
+
 /// A hook: a `Void` function that can be disabled (its sites become NOPs).
 @StaticCall public func hook(_ x: Int) { hookTotal &+= x }
 nonisolated(unsafe) public var hookTotal = 0
@@ -31,6 +35,8 @@ nonisolated(unsafe) public var hookTotal = 0
 }
 
 @inline(never) public func scaleTail(_ x: Int) -> Int { scale(x) }
+
+@inline(never) public func resolveTwice(_ x: Int) -> Int { resolveAddress(resolveAddress(x)) }
 
 @inline(never) public func encodeBoth(_ x: Int) -> Int { Codec.encode(x) &* 100 &+ Legacy.encode(x) }
 

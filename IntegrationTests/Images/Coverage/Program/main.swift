@@ -107,6 +107,12 @@ func run() {
     $scale.reset()
     checkScale("reset") { $0 &* 3 }
 
+    expect(resolveTwice(1) == 11 && resolveAddress(2) == 7, "default: resolveAddress")
+    $resolveAddress.update { quadruple($0) }
+    expect(resolveTwice(1) == 16 && resolveAddress(2) == 8, "retargeted: resolveAddress")
+    $resolveAddress.reset()
+    expect(resolveTwice(1) == 11, "reset: resolveAddress")
+
     checkEncode("default", codec: { $0 &+ 1 }, legacy: { $0 &+ 2 })
     Codec.$encode.update { decode($0) }
     checkEncode("Codec.encode retargeted", codec: { $0 &- 1 }, legacy: { $0 &+ 2 })
