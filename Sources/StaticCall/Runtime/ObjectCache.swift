@@ -6,7 +6,6 @@ import MachineCode
 final class ObjectCache {
     let info: LoadedObjectInfo
     let finder: SiteFinder
-    var image: ImageView { finder.image }
 
     init(_ info: LoadedObjectInfo) {
         self.info = info
