@@ -37,13 +37,31 @@ public struct SiteAnalysis: Equatable, Sendable {
         for s in symbols where byAddress[s.value] == nil { byAddress[s.value] = s }
         guard !byAddress.isEmpty else { return SiteAnalysis(trampolines: []) }
 
+        // Specialized copies of trampolines (their call sites call the copy, whose signature no target
+        // has): each by the address of the trampoline it was made from.
+        let trampolineAt = Dictionary(symbols.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        var copies: [UInt64: UInt64] = [:]
+        for s in allSymbols where s.isFunction && s.value != 0 && byAddress[s.value] == nil {
+            if let original = TrampolineSymbol.specializedTrampoline(s.name).flatMap({ trampolineAt[$0] }) { copies[s.value] = original }
+        }
+
         let header = elf.programHeaders.first { $0.type == ProgramHeader.ehFrameHeader }?.virtualAddress
         let finder = SiteFinder(image: elf.imageView(), ehFrameHeader: header, objectName: "the file")
         let functions = FunctionSymbols(allSymbols.filter(\.isFunction))
         var sites: [UInt64: [Site]] = [:]
-        for (candidate, proof) in finder.sites(of: Array(byAddress.keys)) {
+        for (candidate, proof) in finder.sites(of: Array(byAddress.keys) + Array(copies.keys)) {
+            let function = functions.name(containing: candidate.address)
             // The registration thunk's branch hands out the trampoline's address; it is not a call site.
-            if let function = functions.name(containing: candidate.address), TrampolineSymbol.isRegistrationThunk(function) { continue }
+            if let function, TrampolineSymbol.isRegistrationThunk(function) { continue }
+            if let original = copies[candidate.trampoline] {
+                // The trampoline itself (now a thunk to its copy) and copies branching to each other are
+                // not call sites of the program.
+                if let function, function.contains(TrampolineSymbol.prefix) { continue }
+                sites[original, default: []].append(Site(
+                    address: candidate.address, kind: candidate.kind, patchable: false,
+                    reason: "calls a specialized copy of the trampoline (the optimizer changed its signature, as for an existential parameter not written with `any`): no target of the key can be called from here"))
+                continue
+            }
             let site: Site
             switch proof {
             case .proven: site = Site(address: candidate.address, kind: candidate.kind, patchable: true, reason: nil)

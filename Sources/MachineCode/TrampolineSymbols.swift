@@ -35,6 +35,20 @@ public enum TrampolineSymbol {
         return (name.contains("._staticcallKey_") && name.contains("trampolineAddress")) || name.contains("._statickeyRegister_")
     }
 
+    /// The trampoline a specialized copy was made from: the optimizer names a copy of a function with an
+    /// unmangled symbol `$s<length><symbol><specialization>` (`$s45__dtrace_staticcall_area_…Tf4e_n`, the
+    /// existential specializer's copy taking the opened value). Nil for any other symbol, and for copies
+    /// of slow paths.
+    public static func specializedTrampoline(_ symbol: String) -> String? {
+        guard symbol.hasPrefix("$s") else { return nil }
+        let digits = symbol.dropFirst(2).prefix { $0.isASCII && $0.isNumber }
+        guard let length = Int(digits), length > prefix.count else { return nil }
+        let rest = symbol.dropFirst(2 + digits.count)
+        guard rest.count > length else { return nil } // a copy has a specialization suffix
+        let embedded = String(rest.prefix(length))
+        return isTrampoline(embedded) ? embedded : nil
+    }
+
     /// A symbol of the family without its prefix and without the uniqueness suffix the macros add (an
     /// underscore and 8 to 16 hex digits), and whether that suffix was there.
     public static func namePart(of symbol: String) -> (name: Substring, hashed: Bool) {

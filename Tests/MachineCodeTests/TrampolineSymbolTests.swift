@@ -51,6 +51,17 @@ struct TrampolineSymbolTests {
         #expect(TrampolineSymbol.trampoline(of: "checksum(_:)", among: [0x200], symbolsAt: merged) == nil)
     }
 
+    /// Names the optimizer gave copies of a trampoline (a bare-protocol parameter, -O).
+    @Test func specializedCopiesNameTheTrampolineTheyWereMadeFrom() {
+        #expect(TrampolineSymbol.specializedTrampoline("$s45__dtrace_staticcall_bareArea_15bc72c3e2bec48fTf4e_n") == "__dtrace_staticcall_bareArea_15bc72c3e2bec48f")
+        #expect(TrampolineSymbol.specializedTrampoline("$s45__dtrace_staticcall_bareArea_15bc72c3e2bec48fTf4e_n8MacroLib6SquareV_Tg5") == "__dtrace_staticcall_bareArea_15bc72c3e2bec48f")
+        #expect(TrampolineSymbol.specializedTrampoline("$s50__dtrace_staticcall_bareArea_15bc72c3e2bec48f_slowTf4e_n") == nil) // a slow path's copy
+        #expect(TrampolineSymbol.specializedTrampoline("__dtrace_staticcall_bareArea_15bc72c3e2bec48f") == nil)
+        #expect(TrampolineSymbol.specializedTrampoline("$s17CoverageKeysOnone5scaleyS2iF") == nil)
+        #expect(TrampolineSymbol.specializedTrampoline("$s45__dtrace_staticcall_bareArea_15bc72c3e2bec48f") == nil) // no suffix: not a copy
+        #expect(TrampolineSymbol.specializedTrampoline("$s99__dtrace_staticcall_x") == nil) // a length past the end
+    }
+
     /// Names from an -Onone build (IntegrationTests/Images/Coverage): the closures that hand out a
     /// trampoline's address are thunks; the forwarder and the getter that call it are call sites.
     @Test func registrationThunksAreKnownByTheClosuresTheMacrosWrite() {

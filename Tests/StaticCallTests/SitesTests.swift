@@ -139,6 +139,33 @@ struct SitesTests {
         return so
     }
 
+    /// What the optimizer makes of a key whose parameter is an existential not written with `any`: the
+    /// trampoline becomes a jump to a specialized copy (`$s<length><trampoline>Tf4e_n`, taking the opened
+    /// value), and the program's call sites call the copy. Made with gcc, like `checkObject`.
+    static func specializedCopyObject() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("staticcall-check-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let t = "__dtrace_staticcall_check_0123456789abcdef"
+        let copy = "\"$s\(t.count)\(t)Tf4e_n\""
+        var asm = ".text\n.type \(copy),@function\n\(copy):\n.cfi_startproc\n mov %rdi, %rax\n ret\n.cfi_endproc\n"
+        asm += ".globl \(t)\n.protected \(t)\n.type \(t),@function\n\(t):\n.cfi_startproc\n jmp \(copy)\n.cfi_endproc\n"
+        asm += ".type caller,@function\ncaller:\n.cfi_startproc\n sub $8, %rsp\n.cfi_def_cfa_offset 16\n call \(copy)\n add $8, %rsp\n.cfi_def_cfa_offset 8\n ret\n.cfi_endproc\n"
+        try asm.write(to: dir.appendingPathComponent("specialized.s"), atomically: true, encoding: .utf8)
+        let so = dir.appendingPathComponent("specialized.so").path
+        let r = runProcess("/usr/bin/env", ["gcc", "-shared", "-nostdlib", "-Wl,--eh-frame-hdr", "-o", so, dir.appendingPathComponent("specialized.s").path], environment: [:])
+        try #require(r.status == 0, "\(r.output)")
+        return so
+    }
+
+    /// A key whose trampoline the optimizer specialized stays indirect at run time; `--check` must fail on
+    /// its call sites (it passed: they call the copy, which was not looked for).
+    @Test func checkFailsOnCallsOfASpecializedCopyOfATrampoline() throws {
+        let r = try sites(try Self.specializedCopyObject(), check: true)
+        #expect(r.status == 2, "\(r.out)\n\(r.err)")
+        let failures = r.err.split(separator: "\n").filter { $0.contains("would not be patched:") }
+        #expect(failures.count == 1 && failures[0].contains("(call)") && failures[0].contains("specialized copy of the trampoline"), "\(r.err)")
+    }
+
     /// `--check`, what the staticcall-check plugin runs: a site that would not be patched fails with its
     /// reason (exit 2); a binary whose every site is patchable passes.
     @Test func checkFailsOnASiteThatWouldNotBePatchedAndPassesOtherwise() throws {

@@ -26,15 +26,17 @@ final class ObjectCache {
 
     var displayName: String { info.name.isEmpty ? "<executable>" : info.name }
 
-    /// The trampoline symbols of this object's file (`.symtab`, else `.dynsym`), by loaded address (every
-    /// name at an address, so that merged trampolines are seen): read once, and only when following jumps
+    /// The trampoline symbols of this object's file (`.symtab`, else `.dynsym`), and those of the
+    /// optimizer's specialized copies of trampolines, by loaded address (every name at an address, so
+    /// that merged trampolines are seen): read once, and only when following jumps
     /// from a key's thunk does not reach a plain trampoline (an instrumented or unoptimized build). Only
     /// from the very file that is mapped (the same check as for page remapping): symbols of a file
     /// replaced on disk would name the wrong addresses.
     lazy var trampolineSymbols: [UInt64: [String]] = {
         guard case .success = mappedFile else { return [:] }
         var result: [UInt64: [String]] = [:]
-        for s in Symbolizer.functionSymbols(info.name.isEmpty ? "/proc/self/exe" : info.name) where s.name.hasPrefix(TrampolineSymbol.prefix) {
+        for s in Symbolizer.functionSymbols(info.name.isEmpty ? "/proc/self/exe" : info.name)
+        where s.name.hasPrefix(TrampolineSymbol.prefix) || TrampolineSymbol.specializedTrampoline(s.name) != nil {
             result[s.start &+ info.bias, default: []].append(s.name)
         }
         return result

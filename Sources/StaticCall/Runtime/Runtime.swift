@@ -735,8 +735,17 @@ final class Runtime: @unchecked Sendable {
                 ?? trampolineBySymbol(from: record.trampolineThunk, of: record)
             guard let trampoline = forwarded,
                   let object = object(containing: trampoline), object.functionBytes(startingAt: trampoline) != nil else {
-                record.problem = "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16)) "
-                    + "(not a plain jump, as in an instrumented build, and no single target of it has a trampoline's symbol: a stripped file?)"
+                let targets = SiteDiscovery.directBranchTargets(thunk, at: record.trampolineThunk) ?? []
+                let specialized = targets.contains { target in
+                    (thunkObject.trampolineSymbols[target] ?? []).contains {
+                        TrampolineSymbol.specializedTrampoline($0).map { TrampolineSymbol.symbol($0, canBelongTo: record.name) } ?? false
+                    }
+                }
+                record.problem = specialized
+                    ? "the optimizer specialized its trampoline (as for an existential parameter not written with `any`): "
+                        + "its call sites call a copy with another signature, which no target of the key has"
+                    : "could not find the trampoline from its thunk at 0x\(String(record.trampolineThunk, radix: 16)) "
+                        + "(not a plain jump, as in an instrumented build, and no single target of it has a trampoline's symbol: a stripped file?)"
                 continue
             }
             // Two keys resolving to one trampoline means the optimizer merged their slow paths: no site
