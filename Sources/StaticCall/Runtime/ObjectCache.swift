@@ -35,12 +35,17 @@ final class ObjectCache {
     lazy var trampolineSymbols: [UInt64: [String]] = {
         guard case .success = mappedFile else { return [:] }
         var result: [UInt64: [String]] = [:]
-        for s in Symbolizer.functionSymbols(info.name.isEmpty ? "/proc/self/exe" : info.name)
+        for s in functionSymbols
         where s.name.hasPrefix(TrampolineSymbol.prefix) || TrampolineSymbol.specializedTrampoline(s.name) != nil {
             result[s.start &+ info.bias, default: []].append(s.name)
         }
         return result
     }()
+
+    /// Every function symbol of this object's file (`.symtab`, else `.dynsym`), sorted by address: read
+    /// once, when the report names a target here or the trampoline is looked up by its symbol.
+    lazy var functionSymbols: [(start: UInt64, size: UInt64, name: String)] =
+        Symbolizer.functionSymbols(info.name.isEmpty ? "/proc/self/exe" : info.name)
 
     /// The function containing `address`, from the unwind index.
     func function(containing address: UInt64) -> FunctionRange? { finder.function(containing: address) }

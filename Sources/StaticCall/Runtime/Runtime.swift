@@ -798,12 +798,13 @@ final class Runtime: @unchecked Sendable {
     func report() -> StaticCallReport {
         let capability = self.capability
         return exclusive {
-            var symbolizer = Symbolizer()
             let entries = order.compactMap { keys[$0] }.map { record -> StaticCallReport.Key in
                 let target: String
                 switch record.state {
                 case let .target(t) where t == record.defaultTarget: target = "<default body>"
-                case let .target(t): target = symbolizer.name(of: followForwarders(t))
+                case let .target(t):
+                    let followed = followForwarders(t)
+                    target = Symbolizer.name(of: followed, in: object(containing: followed))
                 case .disabled: target = "<disabled>"
                 case let .constant(bits, width): target = "<constant \(Self.render(bits, width))>"
                 }

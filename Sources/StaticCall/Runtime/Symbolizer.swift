@@ -10,29 +10,26 @@ import Darwin
 import MachineCode
 
 /// Names addresses for the report: the nearest function symbol from the object's file on disk
-/// (`.symtab`, else `.dynsym`), demangled by the Swift runtime. Read lazily, only for `report()`.
-struct Symbolizer {
-    private var tables: [String: [(start: UInt64, size: UInt64, name: String)]] = [:]
-
-    mutating func name(of address: UInt64) -> String {
-        for info in loadedObjects() where info.containsExecutable(address) {
-            let path = info.name.isEmpty ? "/proc/self/exe" : info.name
-            if tables[path] == nil { tables[path] = Self.functionSymbols(path) }
-            let table = tables[path]!
-            let vaddr = address &- info.bias
-            var lo = 0, hi = table.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if table[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
-            }
-            guard lo > 0 else { break }
-            let (start, size, mangled) = table[lo - 1]
-            // Closures often have no symbol of their own; do not name them after their neighbour.
-            guard vaddr < start + max(size, 1) else { break }
-            let name = demangle(mangled)
-            return start == vaddr ? name : "\(name)+\(vaddr - start)"
+/// (`.symtab`, else `.dynsym`), demangled by the Swift runtime. Each object's table is read on the first
+/// report that needs it and kept by its `ObjectCache` (so for the object's lifetime: programs call
+/// `report()` often, and reading and sorting a whole symbol table each time dominated their updates).
+enum Symbolizer {
+    /// The name of `address` in `object` (the loaded object whose text holds it), or a placeholder.
+    static func name(of address: UInt64, in object: ObjectCache?) -> String {
+        guard let object else { return "<unnamed function at 0x\(String(address, radix: 16))>" }
+        let table = object.functionSymbols
+        let vaddr = address &- object.info.bias
+        var lo = 0, hi = table.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if table[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
         }
-        return "<unnamed function at 0x\(String(address, radix: 16))>"
+        // Closures often have no symbol of their own; do not name them after their neighbour.
+        guard lo > 0, case let (start, size, mangled) = table[lo - 1], vaddr < start + max(size, 1) else {
+            return "<unnamed function at 0x\(String(address, radix: 16))>"
+        }
+        let name = demangle(mangled)
+        return start == vaddr ? name : "\(name)+\(vaddr - start)"
     }
 
     static func functionSymbols(_ path: String) -> [(start: UInt64, size: UInt64, name: String)] {
