@@ -33,7 +33,18 @@ struct ForeignDifferenceTests {
     }
 
     @Test func ourSitesDifferingIsNotForeign() {
-        #expect(check(siteOffsets: [0, 100, Self.page - 2, 2 * Self.page + 10], foreign: 0) == nil)
+        // 40 sites, 200 differing bytes: far more than the limit, were they counted. One crosses from the
+        // first page into the second, which holds sites of its own.
+        let sites = [0, Self.page - 2, Self.page + 20] + (1...37).map { 2 * Self.page + 100 * $0 }
+        #expect(check(siteOffsets: sites, foreign: 0) == nil)
+        #expect(check(siteOffsets: sites, foreign: PatchTransaction.foreignDifferenceLimit) == nil)
+    }
+
+    @Test func aForeignByteRightBesideASiteCounts() {
+        // Sites at 37 × n + 1: every foreign byte (at 37 × n) is the byte just before a site.
+        let sites = (0..<80).map { 37 * $0 + 1 }
+        #expect(check(siteOffsets: sites, foreign: PatchTransaction.foreignDifferenceLimit) == nil)
+        #expect(check(siteOffsets: sites, foreign: PatchTransaction.foreignDifferenceLimit + 1) != nil)
     }
 
     @Test func upToTheLimitOfForeignBytesIsAccepted() {

@@ -200,10 +200,10 @@ final class PatchTransaction {
                 let address = live + UInt64(gap)
                 while k < sites.count && sites[k].address + 5 <= address { k += 1 }
                 if k < sites.count && sites[k].address <= address {
-                    gap = min(range.upperBound, Int(sites[k].address + 5 - live)) // inside one of our sites
+                    gap = Int(min(UInt64(range.upperBound), sites[k].address + 5 - live)) // inside one of our sites
                     continue
                 }
-                let end = k < sites.count ? min(range.upperBound, Int(sites[k].address - live)) : range.upperBound
+                let end = k < sites.count ? Int(min(UInt64(range.upperBound), sites[k].address - live)) : range.upperBound
                 if memcmp(fileBytes.baseAddress! + gap, text.baseAddress! + gap, end - gap) != 0 {
                     for offset in gap..<end where fileBytes[offset] != text[offset] {
                         differences += 1
