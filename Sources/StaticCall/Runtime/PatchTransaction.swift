@@ -193,8 +193,8 @@ final class PatchTransaction {
             let range = (index * page)..<min((index + 1) * page, fileBytes.count)
             if memcmp(fileBytes.baseAddress! + range.lowerBound, text.baseAddress! + range.lowerBound, range.count) == 0 { continue }
             // The page differs, as every page holding a patched site does: compare the gaps between our
-            // sites with memcmp, and count bytes only in a gap that differs (byte by byte over every
-            // such page cost most of an update in a debug build).
+            // sites with memcmp, and count bytes only in a gap that differs (a byte loop over every
+            // such page was a hot spot of updates in a debug build).
             var gap = range.lowerBound
             while gap < range.upperBound {
                 let address = live + UInt64(gap)

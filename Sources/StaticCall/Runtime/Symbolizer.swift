@@ -11,12 +11,14 @@ import MachineCode
 
 /// Names addresses for the report: the nearest function symbol from the object's file on disk
 /// (`.symtab`, else `.dynsym`), demangled by the Swift runtime. Each object's table is read on the first
-/// report that needs it and kept by its `ObjectCache` (so for the object's lifetime: programs call
-/// `report()` often, and reading and sorting a whole symbol table each time dominated their updates).
+/// report that needs it and kept by its `ObjectCache` for the object's lifetime (programs call
+/// `report()` often; reading and sorting whole symbol tables each time dominated the image tests'
+/// programs in a debug build).
 enum Symbolizer {
     /// The name of `address` in `object` (the loaded object whose text holds it), or a placeholder.
     static func name(of address: UInt64, in object: ObjectCache?) -> String {
-        guard let object else { return "<unnamed function at 0x\(String(address, radix: 16))>" }
+        let unnamed = "<unnamed function at 0x\(String(address, radix: 16))>"
+        guard let object else { return unnamed }
         let table = object.functionSymbols
         let vaddr = address &- object.info.bias
         var lo = 0, hi = table.count
@@ -25,9 +27,7 @@ enum Symbolizer {
             if table[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
         }
         // Closures often have no symbol of their own; do not name them after their neighbour.
-        guard lo > 0, case let (start, size, mangled) = table[lo - 1], vaddr < start + max(size, 1) else {
-            return "<unnamed function at 0x\(String(address, radix: 16))>"
-        }
+        guard lo > 0, case let (start, size, mangled) = table[lo - 1], vaddr < start + max(size, 1) else { return unnamed }
         let name = demangle(mangled)
         return start == vaddr ? name : "\(name)+\(vaddr - start)"
     }
