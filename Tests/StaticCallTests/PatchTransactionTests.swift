@@ -56,9 +56,27 @@ struct ForeignDifferenceTests {
         #expect(verdict?.contains("not the file mapped there") == true, "\(String(describing: verdict))")
     }
 
-    @Test func onlyThePagesHoldingSitesAreCompared() {
-        // All foreign bytes in the first page; the only site in the last one.
-        #expect(check(siteOffsets: [2 * Self.page + 40], foreign: 100) == nil)
+    @Test func foreignBytesInAPageWithoutOurSitesCount() {
+        // All foreign bytes in the first page; the only site in the last one. The whole range becomes
+        // the file's, so a change to a page without a site of ours would be lost as well.
+        #expect(check(siteOffsets: [2 * Self.page + 40], foreign: 100) != nil)
         #expect(check(siteOffsets: [40], foreign: 100) != nil)
+        #expect(check(siteOffsets: [], foreign: PatchTransaction.foreignDifferenceLimit) == nil)
+        #expect(check(siteOffsets: [], foreign: PatchTransaction.foreignDifferenceLimit + 1) != nil)
+    }
+
+    @Test func aSiteCrossingIntoTheRangeFromBeforeItIsOurs() {
+        // The range starts 2 bytes into a site (its last 3 bytes differ); foreign bytes elsewhere only.
+        let count = 2 * Self.page
+        var file = [UInt8](repeating: 0, count: count + 16)
+        for i in file.indices { file[i] = UInt8(truncatingIfNeeded: i &* 13 &+ 1) }
+        let live = UnsafeMutableRawBufferPointer.allocate(byteCount: count + 16, alignment: Self.page)
+        defer { live.deallocate() }
+        live.copyBytes(from: file)
+        for i in 0..<5 { live[i] ^= 0xff }
+        let base = UInt64(UInt(bitPattern: live.baseAddress!))
+        let site = PatchSite(address: base, kind: .call, original: Array(file[0..<5]))
+        let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site]) }
+        #expect(verdict == nil)
     }
 }

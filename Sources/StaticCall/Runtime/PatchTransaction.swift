@@ -43,6 +43,14 @@ final class PatchTransaction {
     /// sites (a debugger's breakpoints, say): more means the file is not what is mapped there.
     static let foreignDifferenceLimit = 64
 
+    /// The longest range one page remap replaces: every page of it is compared with the file, and
+    /// the pages threads run are faulted in again after the move, so a run is not the whole text; but
+    /// each mmap and mremap takes the process's mapping lock for writing, and with threads calling the
+    /// sites that costs milliseconds (each thread that runs the range while it moves takes its fault
+    /// after the lock is released, and the next writer waits for it), so pending sites share a remap
+    /// wherever they are within this distance, whatever lies between them.
+    static let maxRunBytes: UInt64 = 1 << 20
+
     /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why there
     /// is none); `sites` is every site of this runtime, sorted by address. Returns one message per site
     /// that does not hold its new bytes, and sets each site's `current` and `reason`.
@@ -106,16 +114,15 @@ final class PatchTransaction {
                 i += 1
                 continue
             }
-            // The run: this site and every following one in the same segment whose pages touch it or
-            // are separated from it only by pages without any other site of ours: one mremap for them
-            // all. Such gap pages are the file's own, untouched (they stay shared with the page cache);
-            // a page holding another site would have to be copied and rewritten, which costs more than
-            // a second mremap.
+            // The run: this site and every following one in the same segment that starts within
+            // `maxRunBytes` of the run's first page: one mmap and one mremap for them all. Pages of the
+            // range without a site stay the file's own (shared with the page cache); a page with a site
+            // of another key gets that site's current bytes. Both are compared with the file first.
             var end = (first.site.address + 5 + page - 1) & ~(page - 1)
             var j = i + 1
             while j < pending.count, case let next = pending[j].site.address & ~(page - 1),
                   case let siteEnd = (pending[j].site.address + 5 + page - 1) & ~(page - 1), siteEnd <= location.segmentEnd,
-                  next <= end || Self.sites(sites, touching: end..<next).isEmpty {
+                  next <= end || next - start < Self.maxRunBytes {
                 end = max(end, siteEnd)
                 j += 1
             }
@@ -179,41 +186,33 @@ final class PatchTransaction {
     }
 
     /// Why the file's bytes cannot stand for the live text at `live` (nil if they can): more than
-    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites (`sites`, sorted), in the
-    /// pages that hold those sites (the pages that a wrong file or offset would give away).
+    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites (`sites`, sorted), anywhere
+    /// in the range. Every page is compared, those without a site of ours too: a run's pages all become
+    /// the file's, so a change someone else made to any of them (a wrong file or offset, another
+    /// patcher) must be seen before it is lost. The gaps between our sites are compared with memcmp and
+    /// bytes are counted only in a gap that differs.
     static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: [PatchSite]) -> String? {
-        guard let p = UnsafeRawPointer(bitPattern: UInt(live)) else { return "unmapped" }
-        let text = UnsafeRawBufferPointer(start: p, count: fileBytes.count)
-        let page = Int(PageRemapper.pageSize)
-        var pages = Set(sites.map { max(0, Int(Int64(bitPattern: $0.address &- live))) / page })
-        if sites.isEmpty { pages = Set(0..<(fileBytes.count / page)) }
+        guard let p = UnsafeRawPointer(bitPattern: UInt(live)), let file = fileBytes.baseAddress else { return "unmapped" }
+        let count = UInt64(fileBytes.count)
         var differences = 0
+        var offset: UInt64 = 0
         var k = 0
-        for index in pages.sorted() where index * page < fileBytes.count {
-            let range = (index * page)..<min((index + 1) * page, fileBytes.count)
-            if memcmp(fileBytes.baseAddress! + range.lowerBound, text.baseAddress! + range.lowerBound, range.count) == 0 { continue }
-            // The page differs, as every page holding a patched site does: compare the gaps between our
-            // sites with memcmp, and count bytes only in a gap that differs (a byte loop over every
-            // such page was a hot spot of updates in a debug build).
-            var gap = range.lowerBound
-            while gap < range.upperBound {
-                let address = live + UInt64(gap)
-                while k < sites.count && sites[k].address + 5 <= address { k += 1 }
-                if k < sites.count && sites[k].address <= address {
-                    gap = Int(min(UInt64(range.upperBound), sites[k].address + 5 - live)) // inside one of our sites
-                    continue
-                }
-                let end = k < sites.count ? Int(min(UInt64(range.upperBound), sites[k].address - live)) : range.upperBound
-                if memcmp(fileBytes.baseAddress! + gap, text.baseAddress! + gap, end - gap) != 0 {
-                    for offset in gap..<end where fileBytes[offset] != text[offset] {
-                        differences += 1
-                        if differences > foreignDifferenceLimit {
-                            return "the file's bytes differ from the mapped text at more than \(foreignDifferenceLimit) places: it is not the file mapped there"
-                        }
+        while offset < count {
+            while k < sites.count && sites[k].address &+ 5 <= live &+ offset { k += 1 }
+            if k < sites.count && sites[k].address <= live &+ offset {
+                offset = min(count, sites[k].address &+ 5 &- live) // inside one of our sites
+                continue
+            }
+            let end = k < sites.count ? min(count, sites[k].address &- live) : count
+            if memcmp(file + Int(offset), p + Int(offset), Int(end - offset)) != 0 {
+                for i in Int(offset)..<Int(end) where fileBytes[i] != p.load(fromByteOffset: i, as: UInt8.self) {
+                    differences += 1
+                    if differences > foreignDifferenceLimit {
+                        return "the file's bytes differ from the mapped text at more than \(foreignDifferenceLimit) places: it is not the file mapped there"
                     }
                 }
-                gap = end
             }
+            offset = end
         }
         return nil
     }
