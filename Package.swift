@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import CompilerPluginSupport
 import PackageDescription
 
@@ -30,10 +30,10 @@ let package = Package(
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
-        .target(name: "MachineCode"),
+        .target(name: "MachineCode", swiftSettings: optimizedRuntime),
         // Only what Swift cannot express: the SIGTRAP handler and raw syscalls.
         .target(name: "CStaticCall", cSettings: [portableC]),
-        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall", "StaticCallMacros"], swiftSettings: [portable]),
+        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall", "StaticCallMacros"], swiftSettings: [portable] + optimizedRuntime),
         .macro(
             name: "StaticCallMacros",
             dependencies: [
@@ -112,14 +112,27 @@ let package = Package(
 
 /// Code compiled as a release build would, in every configuration, for the integration programs and the
 /// demo's loops (a package that depends on this one builds only the demo's, as part of the `staticcall`
-/// tool, which the StaticCallCheck plugin runs; checked from a package depending on a tagged version of
-/// this one: SwiftPM accepts it there): -O; -wmo with
+/// tool, which the StaticCallCheck plugin runs; SwiftPM accepts unsafe flags there since this manifest's
+/// tools version is 6.2, see `optimizedRuntime`): -O; -wmo with
 /// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
 /// off, since whole-module compilation replaces it (the driver warns otherwise). The configuration's own
 /// flags stay (`-enable-testing` keeps internal functions emitted; `DEBUG` stays defined), so the
 /// programs test `STATICCALL_OPTIMIZED` where they need to know.
 var optimized: [SwiftSetting] {
     [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"]), .define("STATICCALL_OPTIMIZED"), portable]
+}
+
+/// The runtime and the decoder are compiled with -O in a debug build too, like the standard library, which
+/// is optimized in every build: at start-up they decode every object that holds a key's trampoline (a
+/// debug test executable is tens of MB), and an update plans and writes its sites while the process's
+/// mapping lock is contended. Compiled -Onone, this package's own `swift test` took 2.7 times as long
+/// (237 s of tests, 86 s with these flags, same tests), and so do users' debug test runs that update keys.
+/// Flags as `optimized` below, minus the define. A dependency may carry them because this manifest's
+/// tools version is 6.2: SwiftPM refuses unsafe flags only in dependencies whose manifest is older
+/// ("the target 'StaticCall' in product 'StaticCall' contains unsafe build flags" at 6.1, checked from
+/// a package depending on a tagged copy of this one; accepted at 6.2).
+var optimizedRuntime: [SwiftSetting] {
+    [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"], .when(configuration: .debug))]
 }
 
 /// `STATICCALL_FORCE_PORTABLE` when the trait ForcePortable is enabled (`swift test --traits ForcePortable`):
