@@ -24,7 +24,7 @@ struct FaultRow: CustomTestStringConvertible, Sendable {
 /// The fault matrix of the safety contract, each row in its own process: the event happens for real
 /// (a seccomp filter, a signal mask, a foreign SIGTRAP handler, a raw fork), other threads call the sites
 /// while keys are updated, and the results and the report are checked.
-@Suite("Fault matrix: ordinary process events never crash a patch or call a wrong target", .serialized,
+@Suite("Fault matrix: ordinary process events never crash a patch or call a wrong target",
        .enabled(if: Engine.isBuilt, "the portable build patches nothing"))
 struct FaultMatrixTests {
     static let rows: [FaultRow] = [
@@ -56,9 +56,9 @@ struct FaultMatrixTests {
     ]
 
     @Test(arguments: rows)
-    func processSurvivesAndCallsTheRightTarget(_ row: FaultRow) throws {
+    func processSurvivesAndCallsTheRightTarget(_ row: FaultRow) async throws {
         let binary = try IntegrationBinary.path.get()
-        let result = runProcess(binary, ["fault", row.fault, "--iterations", "3000"] + row.arguments, environment: row.environment, timeout: 120)
+        let result = await runProgram(binary, ["fault", row.fault, "--iterations", "3000"] + row.arguments, environment: row.environment, timeout: 120)
         let tail = String(result.output.suffix(4000))
         #expect(!result.timedOut, "timed out (a deadlock?)\n\(tail)")
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
@@ -81,11 +81,11 @@ struct FaultMatrixTests {
     /// threads calling through every update must run to completion under it: with page remapping (which
     /// writes no INT3), and with the INT3 fallback (which refuses to write while a tracer is attached).
     @Test(arguments: [["stress", "--iterations", "3000", "--expect-mode", "inline"], ["fault", "int3-under-tracer", "--iterations", "3000"]])
-    func patchingProgramRunsToCompletionUnderGdb(_ arguments: [String]) throws {
+    func patchingProgramRunsToCompletionUnderGdb(_ arguments: [String]) async throws {
         let binary = try IntegrationBinary.path.get()
         let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(gdb, "gdb is not installed (.ci/run installs it)")
-        let result = runProcess(path, ["-nx", "-batch", "-ex", "run", "--args", binary] + arguments, environment: [:], timeout: 300)
+        let result = await runProgram(path, ["-nx", "-batch", "-ex", "run", "--args", binary] + arguments, environment: [:], timeout: 300)
         let tail = String(result.output.suffix(4000))
         #expect(!result.timedOut, "timed out\n\(tail)")
         #expect(!result.output.contains("received signal SIGTRAP"), "a thread stopped on a SIGTRAP\n\(tail)")
@@ -99,11 +99,11 @@ extension FaultMatrixTests {
     /// No mapping is ever writable and executable at once: every mmap, mprotect and mremap of a patching
     /// program with two threads calling, seen by strace (the capability probe used to make a page of our
     /// code RWX at every start-up).
-    @Test func noMappingIsEverWritableAndExecutable() throws {
+    @Test func noMappingIsEverWritableAndExecutable() async throws {
         let binary = try IntegrationBinary.path.get()
         let strace = ["/usr/bin/strace", "/bin/strace"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(strace, "strace is not installed (.ci/run installs it)")
-        let result = runProcess(path, ["-f", "-qq", "-e", "trace=mmap,mprotect,mremap", "-e", "signal=none", binary, "stress", "--iterations", "300"],
+        let result = await runProgram(path, ["-f", "-qq", "-e", "trace=mmap,mprotect,mremap", "-e", "signal=none", binary, "stress", "--iterations", "300"],
                                 environment: [:], timeout: 300)
         let tail = String(result.output.suffix(3000))
         #expect(result.status == 0 && result.output.contains(" passed, 0 failed"), "\(tail)")

@@ -6,7 +6,10 @@ import Testing
 /// an executable of another package linked against a `.dynamic` library product), its products for these
 /// tests built once (debug, their Swift targets at -O).
 enum ImagePackage {
-    static let binDirectory: Result<String, IntegrationBinary.BuildError> = {
+    /// Built on a thread of its own, once, by the first test that needs it.
+    static let binDirectory = Task { await onOwnThread(build) }
+
+    static func build() -> Result<String, IntegrationBinary.BuildError> {
         if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success(given) }
         let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Images").path
         let arguments = ["swift", "build", "--package-path", package]
@@ -20,20 +23,20 @@ enum ImagePackage {
             return .failure(IntegrationBinary.BuildError(output: path.output))
         }
         return .success(String(directory))
-    }()
+    }
 
     /// The arguments that point staticcall-integration at the plugin and the C library.
-    static func libraryArguments() throws -> [String] {
-        let directory = try binDirectory.get()
+    static func libraryArguments() async throws -> [String] {
+        let directory = try await binDirectory.value.get()
         return ["--plugin-path", directory + "/libStaticCallTestPlugin.so", "--targets-path", directory + "/libStaticCallTestTargets.so"]
     }
 
-    static func consumer() throws -> String { try binDirectory.get() + "/consumer" }
+    static func consumer() async throws -> String { try await binDirectory.value.get() + "/consumer" }
 }
 
 /// Plugins, dynamic libraries and one runtime per process (the kernel's static_call_add_module/del),
 /// each case in its own process.
-@Suite("Images: plugins come and go while keys are updated; one runtime serves every copy", .serialized,
+@Suite("Images: plugins come and go while keys are updated; one runtime serves every copy",
        .enabled(if: Engine.isBuilt, "the portable build has no process-wide runtime; the nested package is built without the trait"))
 struct ImageTests {
     static let cases: [IntegrationCase] = [
@@ -52,10 +55,10 @@ struct ImageTests {
     ]
 
     @Test(arguments: cases)
-    func imageProgramPasses(_ c: IntegrationCase) throws {
+    func imageProgramPasses(_ c: IntegrationCase) async throws {
         var withLibraries = c
-        withLibraries.arguments += try ImagePackage.libraryArguments()
-        try expectPasses(IntegrationBinary.path.get(), withLibraries)
+        withLibraries.arguments += try await ImagePackage.libraryArguments()
+        try await expectPasses(IntegrationBinary.path.get(), withLibraries)
     }
 
     static let consumerCases: [IntegrationCase] = [
@@ -65,12 +68,12 @@ struct ImageTests {
     ]
 
     @Test(arguments: consumerCases)
-    func consumerOfADynamicLibraryPasses(_ c: IntegrationCase) throws {
-        try expectPasses(ImagePackage.consumer(), c)
+    func consumerOfADynamicLibraryPasses(_ c: IntegrationCase) async throws {
+        try await expectPasses(ImagePackage.consumer(), c)
     }
 
-    func expectPasses(_ binary: String, _ c: IntegrationCase) {
-        let result = runProcess(binary, c.arguments, environment: c.environment, timeout: 300)
+    func expectPasses(_ binary: String, _ c: IntegrationCase) async {
+        let result = await runProgram(binary, c.arguments, environment: c.environment, timeout: 300)
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
         #expect(!result.timedOut, "timed out (a deadlock?)\n\(result.output.suffix(4000))")
         #expect(result.status == 0 && !result.signaled, "exit \(result.status)\(result.signaled ? " (signal)" : "")\n\(result.output.suffix(4000))")

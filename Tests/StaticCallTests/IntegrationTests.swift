@@ -43,7 +43,7 @@ enum IntegrationBinary {
 }
 
 /// How a child process ended.
-struct ProcessOutcome {
+struct ProcessOutcome: Sendable {
     var status: Int32
     /// True when `status` is the number of the signal that ended the process.
     var signaled: Bool
@@ -132,7 +132,7 @@ struct IntegrationCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-@Suite("Integration program (-O)", .serialized)
+@Suite("Integration program (-O)")
 struct IntegrationTests {
     static let cases = Engine.isBuilt ? engineCases : portableCases
 
@@ -175,13 +175,13 @@ struct IntegrationTests {
     ]
 
     @Test(arguments: cases)
-    func integrationProgramPasses(_ c: IntegrationCase) throws {
-        try expectPasses(IntegrationBinary.path.get(), c)
+    func integrationProgramPasses(_ c: IntegrationCase) async throws {
+        try await expectPasses(IntegrationBinary.path.get(), c)
     }
 
     /// Runs a program that prints PASS/FAIL lines and a closing "N passed, M failed".
-    func expectPasses(_ binary: String, _ c: IntegrationCase) {
-        let result = runProcess(binary, c.arguments, environment: c.environment)
+    func expectPasses(_ binary: String, _ c: IntegrationCase) async {
+        let result = await runProgram(binary, c.arguments, environment: c.environment, timeout: 900)
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
         #expect(result.status == 0, "exit \(result.status)\n\(result.output.suffix(4000))")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
@@ -201,7 +201,7 @@ struct IntegrationTests {
     ]
 
     @Test(arguments: macroCases)
-    func macroProgramPasses(_ c: IntegrationCase) throws {
-        try expectPasses(IntegrationBinary.macroProgramPath.get(), c)
+    func macroProgramPasses(_ c: IntegrationCase) async throws {
+        try await expectPasses(IntegrationBinary.macroProgramPath.get(), c)
     }
 }
