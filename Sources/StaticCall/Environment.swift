@@ -40,7 +40,16 @@ enum Environment {
     static let debugLogging: Bool = value("STATICCALL_LOG")?.lowercased() == "debug"
 
     /// `STATICCALL_STATS=1` counts slow-path calls (always on in debug builds of this library).
-    static let statistics: Bool = value("STATICCALL_STATS") == "1" || _isDebugAssertConfiguration()
+    static let statistics: Bool = value("STATICCALL_STATS") == "1" || isDebugConfiguration
+
+    /// Whether this library was built in the debug configuration. Its own `DEBUG`, not
+    /// `_isDebugAssertConfiguration()`: the runtime is compiled with -O in a debug build as well
+    /// (Package.swift, `optimizedRuntime`), which makes that one false.
+    #if DEBUG
+    static let isDebugConfiguration = true
+    #else
+    static let isDebugConfiguration = false
+    #endif
 }
 
 func debugLog(_ message: @autoclosure () -> String) {

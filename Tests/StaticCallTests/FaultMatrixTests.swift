@@ -58,7 +58,7 @@ struct FaultMatrixTests {
     @Test(arguments: rows)
     func processSurvivesAndCallsTheRightTarget(_ row: FaultRow) async throws {
         let binary = try IntegrationBinary.path.get()
-        let result = await runProgram(binary, ["fault", row.fault, "--iterations", "3000"] + row.arguments, environment: row.environment, timeout: 120)
+        let result = await runProgram(binary, ["fault", row.fault, "--iterations", "3000"] + row.arguments, environment: row.environment, timeout: 300)
         let tail = String(result.output.suffix(4000))
         #expect(!result.timedOut, "timed out (a deadlock?)\n\(tail)")
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }

@@ -183,6 +183,7 @@ struct IntegrationTests {
     func expectPasses(_ binary: String, _ c: IntegrationCase) async {
         let result = await runProgram(binary, c.arguments, environment: c.environment, timeout: 900)
         let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
+        #expect(!result.timedOut, "timed out after 900 s (a deadlock?)\n\(result.output.suffix(4000))")
         #expect(result.status == 0, "exit \(result.status)\n\(result.output.suffix(4000))")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         #expect(result.output.contains(" passed, 0 failed"), "\(result.output.suffix(2000))")

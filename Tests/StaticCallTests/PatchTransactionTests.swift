@@ -66,7 +66,7 @@ struct ForeignDifferenceTests {
     }
 
     @Test func aSiteCrossingIntoTheRangeFromBeforeItIsOurs() {
-        // The range starts 2 bytes into a site (its last 3 bytes differ); foreign bytes elsewhere only.
+        // The range starts 2 bytes into a site: its last 3 bytes differ, and are ours.
         let count = 2 * Self.page
         var file = [UInt8](repeating: 0, count: count + 16)
         for i in file.indices { file[i] = UInt8(truncatingIfNeeded: i &* 13 &+ 1) }
@@ -78,5 +78,57 @@ struct ForeignDifferenceTests {
         let site = PatchSite(address: base, kind: .call, original: Array(file[0..<5]))
         let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site]) }
         #expect(verdict == nil)
+    }
+}
+
+/// Which pending sites share one page remap: those within `maxRunBytes` of the run's first page, in its
+/// segment, whatever lies between them.
+@Suite("Page remap: pending sites within 1 MB share one mmap and one mremap")
+struct RemapRunTests {
+    static let page: UInt64 = 4096
+    static let base: UInt64 = 0x40_0000
+
+    func runs(_ offsets: [UInt64], segmentEnd: UInt64 = base + (64 << 20)) -> [[UInt64]] {
+        let addresses = offsets.map { Self.base + $0 }
+        var result: [[UInt64]] = []
+        var i = 0
+        while i < addresses.count {
+            let (next, end) = PatchTransaction.run(startingAt: i, of: addresses, segmentEnd: segmentEnd, pageSize: Self.page)
+            #expect(next > i && end > addresses[next - 1] && end % Self.page == 0)
+            result.append(offsets[i..<next].map { $0 })
+            i = next
+        }
+        return result
+    }
+
+    @Test func sitesPagesApartShareOneRun() {
+        // Ten pages apart, with nothing known about the pages between: one remap, not three.
+        let sites: [UInt64] = [100, 10 * 4096 + 7, 20 * 4096]
+        #expect(runs(sites) == [sites])
+    }
+
+    @Test func aRunEndsBeforeItWouldPassTheLimit() {
+        let limit = PatchTransaction.maxRunBytes
+        // The last site's page ends exactly at the limit: in. One byte further: its page ends past it.
+        #expect(runs([0, limit - 5]).count == 1)
+        let apart: [[UInt64]] = [[0], [limit - 4]]
+        #expect(runs([0, limit - 4]) == apart)
+        // A site on every page for 3 MB: runs of at most the limit, however dense.
+        let dense = (0..<UInt64(3 * 256)).map { $0 * 4096 + 64 }
+        let split = runs(dense)
+        #expect(split.count == 3)
+        for run in split { #expect(((run.last! + 5 + 4095) & ~4095) - (run.first! & ~4095) <= limit) }
+    }
+
+    @Test func aRunStopsAtTheEndOfItsSegment() {
+        // The segment ends after page 3: the site on page 5 starts a run of its own (which the remap then
+        // refuses as outside the segment).
+        let split: [[UInt64]] = [[10, 3 * 4096 + 10], [5 * 4096]]
+        #expect(runs(split.flatMap { $0 }, segmentEnd: Self.base + 4 * 4096) == split)
+    }
+
+    @Test func aSiteCrossingIntoTheNextPageTakesBothPages() {
+        let (next, end) = PatchTransaction.run(startingAt: 0, of: [Self.base + 4094], segmentEnd: Self.base + (1 << 20), pageSize: Self.page)
+        #expect(next == 1 && end == Self.base + 2 * 4096)
     }
 }

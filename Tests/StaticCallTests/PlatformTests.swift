@@ -8,6 +8,14 @@ import Testing
 /// with the trait ForcePortable) runs the portable implementation, indirect, with the same semantics.
 @Suite("Platforms: the portable implementation keeps the semantics", .serialized)
 struct PlatformTests {
+    #if DEBUG
+    /// The runtime is compiled with -O in a debug build too; slow-path counting stays on there.
+    @Test func aDebugBuildCountsSlowPathCallsWithoutBeingAsked() {
+        #expect(Environment.isDebugConfiguration)
+        #expect(Environment.statistics)
+    }
+    #endif
+
     @Test func theModeAndItsReasonSayWhichImplementationThisIs() {
         let report = StaticCalls.report()
         if Engine.isBuilt {

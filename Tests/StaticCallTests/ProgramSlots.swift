@@ -15,10 +15,10 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 /// waiting, not computing: its updater sleeps on the mapping lock until a calling thread that faulted
 /// during a page remap has run, and on a machine with fewer cores than threads that calling thread often
 /// waits for the next scheduler tick. One at a time per suite, the whole run waited on those ticks;
-/// a few at once overlap them. Bounded, so that the programs' calling threads, which spin, leave each
-/// updater a share of the cores.
+/// a few at once overlap them. Bounded, so that the programs' calling threads, which spin (the soaks
+/// start one per core), leave each updater a share of the cores.
 actor ProgramSlots {
-    static let shared = ProgramSlots(count: max(2, 2 * ProcessInfo.processInfo.activeProcessorCount))
+    static let shared = ProgramSlots(count: min(8, max(2, 2 * ProcessInfo.processInfo.activeProcessorCount)))
 
     private var free: Int
     private var waiting: [CheckedContinuation<Void, Never>] = []

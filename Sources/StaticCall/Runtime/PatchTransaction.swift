@@ -20,8 +20,8 @@ struct PlannedWrite {
 /// One patch transaction's writes (the kernel's text_poke_queue()/text_poke_finish()), by the safest
 /// method each object allows:
 ///
-/// 1. **page remap** (`PageRemapper`): the pages holding the sites are replaced by new pages of the same
-///    file with the new bytes. Needs no signal, no membarrier and no INT3, so no thread's signal mask,
+/// 1. **page remap** (`PageRemapper`): the pages holding the sites (and the pages between sites less
+///    than `maxRunBytes` apart) are replaced by new pages of the same file with the new bytes. Needs no signal, no membarrier and no INT3, so no thread's signal mask,
 ///    no debugger and no seccomp filter on membarrier can turn it into a death. The default.
 /// 2. **INT3** (`Int3Patcher`, the kernel's text_poke_bp): where an object's pages cannot be remapped
 ///    (its file replaced on disk, mmap refused), and only while no thread could die of an INT3.
@@ -43,7 +43,8 @@ final class PatchTransaction {
     /// sites (a debugger's breakpoints, say): more means the file is not what is mapped there.
     static let foreignDifferenceLimit = 64
 
-    /// The longest range one page remap replaces: every page of it is compared with the file, and
+    /// The longest range one page remap replaces (unless one site's own pages are longer, which five
+    /// bytes never are): every page of it is compared with the file, and
     /// the pages threads run are faulted in again after the move, so a run is not the whole text; but
     /// each mmap and mremap takes the process's mapping lock for writing, and with threads calling the
     /// sites that costs milliseconds (each thread that runs the range while it moves takes its fault
@@ -92,11 +93,13 @@ final class PatchTransaction {
         return failures
     }
 
-    /// Replaces the pages of every pending site, one `mremap` per run of adjacent pages. Returns the
+    /// Replaces the pages of every pending site, one `mmap` and one `mremap` per run of sites within
+    /// `maxRunBytes` of each other in one segment. Returns the
     /// sites it could not write, each with why.
     private func remap(_ pending: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [(PlannedWrite, String)] {
         let page = PageRemapper.pageSize
         var failed: [(PlannedWrite, String)] = []
+        let addresses = pending.map(\.site.address)
         var i = 0
         while i < pending.count {
             let first = pending[i]
@@ -114,18 +117,10 @@ final class PatchTransaction {
                 i += 1
                 continue
             }
-            // The run: this site and every following one in the same segment that starts within
-            // `maxRunBytes` of the run's first page: one mmap and one mremap for them all. Pages of the
-            // range without a site stay the file's own (shared with the page cache); a page with a site
-            // of another key gets that site's current bytes. Both are compared with the file first.
-            var end = (first.site.address + 5 + page - 1) & ~(page - 1)
-            var j = i + 1
-            while j < pending.count, case let next = pending[j].site.address & ~(page - 1),
-                  case let siteEnd = (pending[j].site.address + 5 + page - 1) & ~(page - 1), siteEnd <= location.segmentEnd,
-                  next <= end || next - start < Self.maxRunBytes {
-                end = max(end, siteEnd)
-                j += 1
-            }
+            // Pages of the run's range without a site stay the file's own (shared with the page
+            // cache); a page with a site of another key gets that site's current bytes. Both are
+            // compared with the file first.
+            let (j, end) = Self.run(startingAt: i, of: addresses, segmentEnd: location.segmentEnd, pageSize: page)
             let run = Array(pending[i..<j])
             i = j
             guard end <= location.segmentEnd else {
@@ -168,6 +163,22 @@ final class PatchTransaction {
             }
         }
         return failed
+    }
+
+    /// The run of sites that starts at `addresses[first]` (addresses sorted, all in one object): that
+    /// site and every following one whose pages end within `maxRunBytes` of the first one's page and
+    /// inside its segment, replaced by one mmap and one mremap. Returns the index after the run's last
+    /// site and the end of its pages.
+    static func run(startingAt first: Int, of addresses: [UInt64], segmentEnd: UInt64, pageSize page: UInt64) -> (next: Int, end: UInt64) {
+        let start = addresses[first] & ~(page - 1)
+        var end = (addresses[first] + 5 + page - 1) & ~(page - 1)
+        var j = first + 1
+        while j < addresses.count, case let siteEnd = (addresses[j] + 5 + page - 1) & ~(page - 1),
+              siteEnd <= segmentEnd, siteEnd - start <= maxRunBytes {
+            end = max(end, siteEnd)
+            j += 1
+        }
+        return (j, end)
     }
 
     /// The sites (sorted by address) whose five bytes overlap `range`.
