@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // The benchmarks, as their own package (the swift-nio layout) so that the library's users never build
-// ordo-one/benchmark. Run from the repository root:
+// ordo-one/benchmark. Build the root package first (`swift build`: the macro plugin). Then, from the
+// repository root:
 //
 //   swift package --package-path Benchmarks benchmark            # wall clock and malloc counts
 //   bash Benchmarks/results.sh                                   # everything, regenerates RESULTS.md
@@ -10,9 +11,13 @@ let package = Package(
     name: "StaticCallBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "StaticCall", path: ".."),
+        // The runtime from the root package's sources without the macro target (IntegrationTests/Runtime),
+        // so that this release build does not compile swift-syntax in release (about 5 of its 9 minutes
+        // on 2 cores); the macros come from the root package's plugin (`macroPlugin`). Same sources,
+        // compiled as users' release builds compile them.
+        .package(name: "StaticCallRuntime", path: "../IntegrationTests/Runtime"),
         // The image tests' C library of targets (StaticCallTestTargets), for the "far" cases.
-        .package(name: "StaticCallImages", path: "../IntegrationTests/Images"),
+        .package(name: "StaticCallTestTargets", path: "../IntegrationTests/CTargets"),
         // The malloc interposer gives the malloc metrics; the runtime interposer (its other default
         // trait) is not needed here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -25,15 +30,16 @@ let package = Package(
         .target(
             name: "BenchmarkCases",
             dependencies: [
-                .product(name: "StaticCall", package: "StaticCall"), "CBenchmarkCases",
+                .product(name: "StaticCall", package: "StaticCallRuntime"), "CBenchmarkCases",
                 // A C shared library, mapped far (terabytes) from this executable: the "far" cases.
-                .product(name: "StaticCallTestTargets", package: "StaticCallImages"),
+                .product(name: "StaticCallTestTargets", package: "StaticCallTestTargets"),
             ],
             swiftSettings: [
                 // The loops of different cases are near-identical; LLVM's function merging turned the
                 // direct-call baseline into a call through a register (seen). Static-call sites are immune
                 // either way (their __dtrace symbols); this keeps the peers as written.
                 .unsafeFlags(["-Xfrontend", "-disable-llvm-merge-functions-pass"]),
+                macroPlugin,
             ]
         ),
         // `@_dynamicReplacement(for:)` must live in another module than the `dynamic` original.
@@ -42,18 +48,28 @@ let package = Package(
         // against bare syncs, discovery over generated objects, the end-to-end workload.
         .executableTarget(
             name: "staticcall-bench",
-            dependencies: [.product(name: "StaticCall", package: "StaticCall"), "BenchmarkCases", "BenchmarkReplacements"]
+            dependencies: [.product(name: "StaticCall", package: "StaticCallRuntime"), "BenchmarkCases", "BenchmarkReplacements"]
         ),
         .executableTarget(
             name: "StaticCallBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "StaticCall", package: "StaticCall"),
+                .product(name: "StaticCall", package: "StaticCallRuntime"),
                 "BenchmarkCases", "BenchmarkReplacements",
             ],
             path: "Benchmarks/StaticCallBenchmarks",
+            swiftSettings: [macroPlugin],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// The root package's macro plugin, as its debug build made it (`swift build` in the repository root;
+/// `STATICCALL_MACRO_PLUGIN` names another), as in IntegrationTests/Images/Package.swift. unsafeFlags:
+/// the compiler's own way to load a macro plugin that is not a dependency.
+var macroPlugin: SwiftSetting {
+    let root = Context.packageDirectory + "/.."
+    let plugin = Context.environment["STATICCALL_MACRO_PLUGIN"] ?? root + "/.build/debug/StaticCallMacros-tool"
+    return .unsafeFlags(["-load-plugin-executable", plugin + "#StaticCallMacros"])
+}

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+swift build --package-path .. --product staticcall >/dev/null # the macro plugin (Package.swift)
 swift build -c release --product staticcall-bench >/dev/null
 n1=${N1:-100000}
 n2=${N2:-300000}

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v gcc >/dev/null || { echo "discovery.sh: gcc is needed to assemble the generated objects" >&2; exit 1; }
+swift build --package-path .. --product staticcall >/dev/null # the macro plugin (Package.swift)
 swift build -c release --product staticcall-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)/staticcall-bench
 work=$(mktemp -d)

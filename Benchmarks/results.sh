@@ -6,6 +6,8 @@
 #   bash Benchmarks/results.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+# The root package's debug build makes the macro plugin this package's targets load (Package.swift).
+swift build --package-path .. --product staticcall >/dev/null
 swift build -c release --product staticcall-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)/staticcall-bench
 tmp=$(mktemp -d)

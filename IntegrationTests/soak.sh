@@ -14,9 +14,11 @@ rounds=${1:-100000}
 # library), whose program targets are compiled with -O in every configuration.
 swift build --product staticcall-integration
 swift build --package-path IntegrationTests/Images
+swift build --package-path IntegrationTests/CTargets
 bin=$(swift build --show-bin-path)/staticcall-integration
 images=$(swift build --package-path IntegrationTests/Images --show-bin-path)
-libraries=(--plugin-path "$images/libStaticCallTestPlugin.so" --targets-path "$images/libStaticCallTestTargets.so")
+targets=$(swift build --package-path IntegrationTests/CTargets --show-bin-path)
+libraries=(--plugin-path "$images/libStaticCallTestPlugin.so" --targets-path "$targets/libStaticCallTestTargets.so")
 status=0
 for mode in remap int3; do
     extra=()

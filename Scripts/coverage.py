@@ -53,7 +53,8 @@ def run(args, env=None, cwd=ROOT, stdin=None, timeout=None):
 
 
 def build():
-    for args in (["swift", "build", "--package-path", IMAGES], ["swift", "build", "--product", "staticcall"]):
+    # The root package first: the image package's targets load the macro plugin its build makes.
+    for args in (["swift", "build", "--product", "staticcall"], ["swift", "build", "--package-path", IMAGES]):
         r = run(args)
         if r.returncode != 0:
             sys.exit("coverage: `%s` failed:\n%s%s" % (" ".join(args), r.stdout[-4000:], r.stderr[-4000:]))

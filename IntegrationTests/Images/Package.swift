@@ -3,13 +3,12 @@
 //
 // - StaticCallTestPlugin: a Swift plugin with its own copy of StaticCall, loaded and closed with dlopen
 //   by the root package's staticcall-integration;
-// - StaticCallTestTargets: a C library of targets, which dlclose really unmaps (also the benchmarks'
-//   "far" library);
 // - consumer: an executable that links StaticCall statically and the `.dynamic` library product of
 //   another package (IntegrationTests/DynamicKeys: a key, its sites and a second copy of StaticCall).
 //
 // Built (debug, with those Swift targets at -O: only optimized code has the call sites the patcher works
-// on) and run by Tests/StaticCallTests/ImageTests.swift, which builds only these three products:
+// on) and run by Tests/StaticCallTests/ImageTests.swift, which builds only these products (and the C
+// library of targets, which dlclose really unmaps, from the package IntegrationTests/CTargets):
 //
 //   swift build --package-path IntegrationTests/Images --product consumer && \
 //       "$(swift build --package-path IntegrationTests/Images --show-bin-path)/consumer"
@@ -19,28 +18,29 @@
 // result), compiled in each code shape a project builds with. A shape is a pair of targets with their
 // own flags, both reading the one source through the symlinks in Coverage/Shapes. Scripts/coverage.py
 // builds and runs them and writes the table; CI runs it with --check.
+//
+// StaticCall comes from IntegrationTests/Runtime (the root's sources, without the macro target), and the
+// targets that use the macros load the plugin the root package's build made (`macroPlugin` below): build
+// the root package first (`swift build` in the repository root; `swift test` does).
 import PackageDescription
 
 let package = Package(
     name: "StaticCallImages",
     products: [
         .library(name: "StaticCallTestPlugin", type: .dynamic, targets: ["StaticCallTestPlugin"]),
-        .library(name: "StaticCallTestTargets", type: .dynamic, targets: ["StaticCallTestTargets"]),
     ],
     dependencies: [
-        .package(name: "StaticCall", path: "../.."),
+        // The runtime's own sources without the macro target (no second build of swift-syntax).
+        .package(name: "StaticCallRuntime", path: "../Runtime"),
         .package(name: "StaticCallDynamicKeys", path: "../DynamicKeys"),
     ],
     targets: [
-        .target(name: "StaticCallTestPlugin", dependencies: [staticCall], path: "Plugin", swiftSettings: optimized),
-        // No flags: the benchmark package links this library too, and measures it as its release build
-        // compiles it.
-        .target(name: "StaticCallTestTargets", path: "CTargets"),
+        .target(name: "StaticCallTestPlugin", dependencies: [staticCall], path: "Plugin", swiftSettings: optimized + [macroPlugin]),
         .executableTarget(
             name: "consumer",
             dependencies: [staticCall, .product(name: "StaticCallTestDynamicKeys", package: "StaticCallDynamicKeys")],
             path: "Consumer",
-            swiftSettings: optimized
+            swiftSettings: optimized + [macroPlugin]
         ),
     ] + coverageTargets,
     swiftLanguageModes: [.v6]
@@ -77,10 +77,10 @@ var coverageTargets: [Target] {
         return [
             // unsafeFlags: the shape's optimization and instrumentation flags are the point of the target.
             .target(name: "CoverageKeys\(shape.name)", dependencies: [staticCall], path: "Coverage/Shapes/Keys\(shape.name)",
-                    swiftSettings: shape.library.isEmpty ? [] : [.unsafeFlags(shape.library)]),
+                    swiftSettings: [macroPlugin] + (shape.library.isEmpty ? [] : [.unsafeFlags(shape.library)])),
             .executableTarget(name: "coverage-\(shape.name)", dependencies: [staticCall, .target(name: "CoverageKeys\(shape.name)")],
                               path: "Coverage/Shapes/Program\(shape.name)",
-                              swiftSettings: [.define(define)] + (shape.program.isEmpty ? [] : [.unsafeFlags(shape.program)]),
+                              swiftSettings: [.define(define), macroPlugin] + (shape.program.isEmpty ? [] : [.unsafeFlags(shape.program)]),
                               linkerSettings: shape.linker.isEmpty ? [] : [.unsafeFlags(shape.linker)]),
         ]
     }
@@ -88,7 +88,17 @@ var coverageTargets: [Target] {
 
 func wholeModule(_ flags: [String]) -> [String] { flags + ["-wmo", "-num-threads", "2", "-disable-batch-mode"] }
 
-var staticCall: Target.Dependency { .product(name: "StaticCall", package: "StaticCall") }
+var staticCall: Target.Dependency { .product(name: "StaticCall", package: "StaticCallRuntime") }
+
+/// The root package's macro plugin, as its debug build made it (`swift test` and `swift build` in the
+/// repository root build it first; `STATICCALL_MACRO_PLUGIN` names another): the runtime copy these
+/// targets use has no macro target of its own, so SwiftPM would not build or load one.
+/// unsafeFlags: the compiler's own way to load a macro plugin that is not a dependency.
+var macroPlugin: SwiftSetting {
+    let root = Context.packageDirectory + "/../.."
+    let plugin = Context.environment["STATICCALL_MACRO_PLUGIN"] ?? root + "/.build/debug/StaticCallMacros-tool"
+    return .unsafeFlags(["-load-plugin-executable", plugin + "#StaticCallMacros"])
+}
 
 /// The test programs' code as a release build compiles it, in every configuration (the C library, the one
 /// product another package uses, has no flags): -O; -wmo with

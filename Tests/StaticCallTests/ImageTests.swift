@@ -2,36 +2,45 @@ import Foundation
 @testable import StaticCall
 import Testing
 
-/// The nested package IntegrationTests/Images (the plugin, the C library of targets, and the consumer,
-/// an executable of another package linked against a `.dynamic` library product), its products for these
-/// tests built once (debug, their Swift targets at -O).
+/// The nested packages IntegrationTests/Images (the plugin, and the consumer, an executable of another
+/// package linked against a `.dynamic` library product) and IntegrationTests/CTargets (the C library of
+/// targets), their products for these tests built once (debug, their Swift targets at -O).
 enum ImagePackage {
-    /// Built on a thread of its own, once, by the first test that needs it.
-    static let binDirectory = Task { await onOwnThread(build) }
+    /// The two packages' bin directories, built on a thread of their own, once, by the first test that
+    /// needs them.
+    static let binDirectories = Task { await onOwnThread { () -> Result<(images: String, targets: String), IntegrationBinary.BuildError> in
+        if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success((given, given)) }
+        // Only these tests' products: the image package's coverage programs are Scripts/coverage.py's (CI).
+        return build("IntegrationTests/Images", products: ["consumer", "StaticCallTestPlugin"]).flatMap { images in
+            build("IntegrationTests/CTargets", products: ["StaticCallTestTargets"]).map { (images, $0) }
+        }
+    } }
 
-    static func build() -> Result<String, IntegrationBinary.BuildError> {
-        if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success(given) }
-        let package = IntegrationBinary.packageRoot.appendingPathComponent("IntegrationTests/Images").path
-        let arguments = ["swift", "build", "--package-path", package]
-        // Only these tests' products: the package's coverage programs are Scripts/coverage.py's (CI).
-        for product in ["consumer", "StaticCallTestPlugin", "StaticCallTestTargets"] {
-            let build = runProcess("/usr/bin/env", arguments + ["--product", product], environment: [:])
+    /// Builds `products` of the nested package at `path` (relative to the repository); returns its bin
+    /// directory.
+    static func build(_ path: String, products: [String]) -> Result<String, IntegrationBinary.BuildError> {
+        let arguments = ["swift", "build", "--package-path", IntegrationBinary.packageRoot.appendingPathComponent(path).path]
+        // The image package's targets that use the macros load the root package's plugin, which this
+        // test bundle's build made beside it.
+        let plugin = ["STATICCALL_MACRO_PLUGIN": IntegrationBinary.binDirectory + "/StaticCallMacros-tool"]
+        for product in products {
+            let build = runProcess("/usr/bin/env", arguments + ["--product", product], environment: plugin)
             guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
         }
-        let path = runProcess("/usr/bin/env", arguments + ["--show-bin-path"], environment: [:])
-        guard path.status == 0, let directory = path.output.split(separator: "\n").last else {
-            return .failure(IntegrationBinary.BuildError(output: path.output))
+        let bin = runProcess("/usr/bin/env", arguments + ["--show-bin-path"], environment: plugin)
+        guard bin.status == 0, let directory = bin.output.split(separator: "\n").last else {
+            return .failure(IntegrationBinary.BuildError(output: bin.output))
         }
         return .success(String(directory))
     }
 
     /// The arguments that point staticcall-integration at the plugin and the C library.
     static func libraryArguments() async throws -> [String] {
-        let directory = try await binDirectory.value.get()
-        return ["--plugin-path", directory + "/libStaticCallTestPlugin.so", "--targets-path", directory + "/libStaticCallTestTargets.so"]
+        let directories = try await binDirectories.value.get()
+        return ["--plugin-path", directories.images + "/libStaticCallTestPlugin.so", "--targets-path", directories.targets + "/libStaticCallTestTargets.so"]
     }
 
-    static func consumer() async throws -> String { try await binDirectory.value.get() + "/consumer" }
+    static func consumer() async throws -> String { try await binDirectories.value.get().images + "/consumer" }
 }
 
 /// Plugins, dynamic libraries and one runtime per process (the kernel's static_call_add_module/del),

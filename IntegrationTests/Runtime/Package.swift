@@ -1,0 +1,33 @@
+// swift-tools-version: 6.2
+// The runtime (StaticCall, MachineCode, CStaticCall) from the root package's own sources (the symlinks in
+// Sources/), for the nested test packages IntegrationTests/Images and IntegrationTests/DynamicKeys:
+// the same modules, compiled with the same flags, but without the macro target, so that building those
+// packages does not build swift-syntax a second time (on a fresh clone that second build was most of
+// the image tests' time). Their targets that use the macros load the root package's macro plugin, which
+// the root's own build (`swift test`, `swift build`) has built: see `macroPlugin` in their manifests.
+import PackageDescription
+
+let package = Package(
+    name: "StaticCallRuntime",
+    products: [.library(name: "StaticCall", targets: ["StaticCall"])],
+    targets: [
+        .target(name: "MachineCode", swiftSettings: optimizedRuntime),
+        .target(name: "CStaticCall"),
+        .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall"], swiftSettings: optimizedRuntime + [macroPlugin]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+/// As the root package's `optimizedRuntime`: the runtime as users' debug builds compile it.
+var optimizedRuntime: [SwiftSetting] {
+    [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"], .when(configuration: .debug))]
+}
+
+/// The root package's macro plugin, as its debug build made it (`STATICCALL_MACRO_PLUGIN` names another),
+/// for the module's macro declarations, as in IntegrationTests/Images/Package.swift. unsafeFlags: the
+/// compiler's own way to load a macro plugin that is not a dependency.
+var macroPlugin: SwiftSetting {
+    let root = Context.packageDirectory + "/../.."
+    let plugin = Context.environment["STATICCALL_MACRO_PLUGIN"] ?? root + "/.build/debug/StaticCallMacros-tool"
+    return .unsafeFlags(["-load-plugin-executable", plugin + "#StaticCallMacros"])
+}
