@@ -87,8 +87,8 @@ let package = Package(
             swiftSettings: optimized
         ),
         // The image tests' shared libraries and the executable of another package are in the nested
-        // package IntegrationTests/Images (a `.dynamic` library needs a product, and these are not ours to
-        // offer users).
+        // packages IntegrationTests/Images and IntegrationTests/CTargets (a `.dynamic` library needs a
+        // product, and these are not ours to offer users).
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"],

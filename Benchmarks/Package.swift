@@ -12,9 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // The runtime from the root package's sources without the macro target (IntegrationTests/Runtime),
-        // so that this release build does not compile swift-syntax in release (about 5 of its 9 minutes
-        // on 2 cores); the macros come from the root package's plugin (`macroPlugin`). Same sources,
-        // compiled as users' release builds compile them.
+        // so that this release build does not compile swift-syntax in release (it took 9 minutes on 2
+        // cores, 2.3 without); the macros come from the root package's plugin (`macroPlugin`). Same
+        // sources, compiled as users' release builds compile them.
         .package(name: "StaticCallRuntime", path: "../IntegrationTests/Runtime"),
         // The image tests' C library of targets (StaticCallTestTargets), for the "far" cases.
         .package(name: "StaticCallTestTargets", path: "../IntegrationTests/CTargets"),

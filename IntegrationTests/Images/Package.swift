@@ -100,8 +100,7 @@ var macroPlugin: SwiftSetting {
     return .unsafeFlags(["-load-plugin-executable", plugin + "#StaticCallMacros"])
 }
 
-/// The test programs' code as a release build compiles it, in every configuration (the C library, the one
-/// product another package uses, has no flags): -O; -wmo with
+/// The test programs' code as a release build compiles it, in every configuration: -O; -wmo with
 /// -num-threads, whole-module optimization emitting one object per file as SwiftPM expects; batch mode
 /// off, since whole-module compilation replaces it (the driver warns otherwise).
 var optimized: [SwiftSetting] { [.unsafeFlags(wholeModule(["-O"]))] }

@@ -15,7 +15,7 @@ import Synchronization
 typealias PluginExercise = @convention(c) (Int, UnsafeRawPointer, @convention(c) (Int) -> Int) -> Int
 typealias PluginTouch = @convention(c) (Int) -> Int
 
-/// A product of the package beside this executable (all are built into one directory).
+/// The file given by option `name`, or else `file` beside this executable.
 func productPath(_ file: String, option name: String) -> String {
     if let path = option(name) { return path }
     var buffer = [CChar](repeating: 0, count: 4096)

@@ -1,14 +1,16 @@
 // swift-tools-version: 6.2
 // The runtime (StaticCall, MachineCode, CStaticCall) from the root package's own sources (the symlinks in
-// Sources/), for the nested test packages IntegrationTests/Images and IntegrationTests/DynamicKeys:
-// the same modules, compiled with the same flags, but without the macro target, so that building those
-// packages does not build swift-syntax a second time (on a fresh clone that second build was most of
-// the image tests' time). Their targets that use the macros load the root package's macro plugin, which
+// Sources/), for the nested test packages IntegrationTests/Images and IntegrationTests/DynamicKeys and
+// for Benchmarks/: the same modules, compiled with the same optimization flags and platforms, but
+// without the macro target, so that building those packages does not build swift-syntax a second time
+// (on a fresh clone that second build was most of the image tests' time, and a release one most of the
+// benchmarks'). Not the trait ForcePortable: these packages serve the engine's tests only. Their targets that use the macros load the root package's macro plugin, which
 // the root's own build (`swift test`, `swift build`) has built: see `macroPlugin` in their manifests.
 import PackageDescription
 
 let package = Package(
     name: "StaticCallRuntime",
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [.library(name: "StaticCall", targets: ["StaticCall"])],
     targets: [
         .target(name: "MachineCode", swiftSettings: optimizedRuntime),
@@ -24,7 +26,8 @@ var optimizedRuntime: [SwiftSetting] {
 }
 
 /// The root package's macro plugin, as its debug build made it (`STATICCALL_MACRO_PLUGIN` names another),
-/// for the module's macro declarations, as in IntegrationTests/Images/Package.swift. unsafeFlags: the
+/// for the module's macro declarations (without it the compiler warns that their implementation cannot
+/// be found), as in IntegrationTests/Images/Package.swift. unsafeFlags: the
 /// compiler's own way to load a macro plugin that is not a dependency.
 var macroPlugin: SwiftSetting {
     let root = Context.packageDirectory + "/../.."

@@ -7,7 +7,8 @@ import Testing
 /// targets), their products for these tests built once (debug, their Swift targets at -O).
 enum ImagePackage {
     /// The two packages' bin directories, built on a thread of their own, once, by the first test that
-    /// needs them.
+    /// needs them. `STATICCALL_IMAGES_BIN_DIR` names one directory holding all three products instead
+    /// (consumer, libStaticCallTestPlugin.so, libStaticCallTestTargets.so).
     static let binDirectories = Task { await onOwnThread { () -> Result<(images: String, targets: String), IntegrationBinary.BuildError> in
         if let given = ProcessInfo.processInfo.environment["STATICCALL_IMAGES_BIN_DIR"] { return .success((given, given)) }
         // Only these tests' products: the image package's coverage programs are Scripts/coverage.py's (CI).
@@ -21,8 +22,13 @@ enum ImagePackage {
     static func build(_ path: String, products: [String]) -> Result<String, IntegrationBinary.BuildError> {
         let arguments = ["swift", "build", "--package-path", IntegrationBinary.packageRoot.appendingPathComponent(path).path]
         // The image package's targets that use the macros load the root package's plugin, which this
-        // test bundle's build made beside it.
-        let plugin = ["STATICCALL_MACRO_PLUGIN": IntegrationBinary.binDirectory + "/StaticCallMacros-tool"]
+        // test bundle's build made beside it. Named only when the manifests' default path (the root's
+        // .build/debug) is not that file: the path is part of the compiler's flags, and another
+        // spelling would make the next build of these packages (coverage.py, soak.sh) compile them again.
+        let tool = IntegrationBinary.binDirectory + "/StaticCallMacros-tool"
+        let usual = IntegrationBinary.packageRoot.appendingPathComponent(".build/debug/StaticCallMacros-tool").path
+        let same = URL(fileURLWithPath: tool).resolvingSymlinksInPath() == URL(fileURLWithPath: usual).resolvingSymlinksInPath()
+        let plugin = same ? [:] : ["STATICCALL_MACRO_PLUGIN": tool]
         for product in products {
             let build = runProcess("/usr/bin/env", arguments + ["--product", product], environment: plugin)
             guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
