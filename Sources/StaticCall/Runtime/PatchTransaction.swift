@@ -21,8 +21,9 @@ struct PlannedWrite {
 /// method each object allows:
 ///
 /// 1. **page remap** (`PageRemapper`): the pages holding the sites (and the pages between sites less
-///    than `maxRunBytes` apart) are replaced by new pages of the same file with the new bytes. Needs no signal, no membarrier and no INT3, so no thread's signal mask,
-///    no debugger and no seccomp filter on membarrier can turn it into a death. The default.
+///    than `maxRunBytes` apart) are replaced by new pages of the same file with the new bytes. Needs no
+///    signal, no membarrier and no INT3, so no thread's signal mask, no debugger and no seccomp filter
+///    on membarrier can turn it into a death. The default.
 /// 2. **INT3** (`Int3Patcher`, the kernel's text_poke_bp): where an object's pages cannot be remapped
 ///    (its file replaced on disk, mmap refused), and only while no thread could die of an INT3.
 /// 3. Neither: the site keeps its previous whole instruction, and the failure is returned, for the
@@ -44,12 +45,12 @@ final class PatchTransaction {
     static let foreignDifferenceLimit = 64
 
     /// The longest range one page remap replaces (unless one site's own pages are longer, which five
-    /// bytes never are): every page of it is compared with the file, and
-    /// the pages threads run are faulted in again after the move, so a run is not the whole text; but
-    /// each mmap and mremap takes the process's mapping lock for writing, and with threads calling the
-    /// sites that costs milliseconds (each thread that runs the range while it moves takes its fault
-    /// after the lock is released, and the next writer waits for it), so pending sites share a remap
-    /// wherever they are within this distance, whatever lies between them.
+    /// bytes never are). Every page of it is compared with the file, and the pages threads run are
+    /// faulted in again after the move, so a run is not the whole text. But each mmap and mremap takes
+    /// the process's mapping lock for writing, and with threads calling the sites that costs up to a
+    /// scheduler tick (each thread that runs the range while it moves takes its fault after the lock is
+    /// released, and the next writer waits for it), so pending sites share a remap wherever they are
+    /// within this distance, whatever lies between them.
     static let maxRunBytes: UInt64 = 1 << 20
 
     /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why there
@@ -94,8 +95,7 @@ final class PatchTransaction {
     }
 
     /// Replaces the pages of every pending site, one `mmap` and one `mremap` per run of sites within
-    /// `maxRunBytes` of each other in one segment. Returns the
-    /// sites it could not write, each with why.
+    /// `maxRunBytes` of each other in one segment. Returns the sites it could not write, each with why.
     private func remap(_ pending: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [(PlannedWrite, String)] {
         let page = PageRemapper.pageSize
         var failed: [(PlannedWrite, String)] = []
