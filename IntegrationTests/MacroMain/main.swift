@@ -200,6 +200,10 @@ final class Caller: @unchecked Sendable {
                     process(0)
                     _ = traced()
                     me.calls += 4
+                    // Every 256 rounds, let another thread of this CPU run: one that faulted while a
+                    // page remap moved the text holds the mapping lock once it is woken, and would
+                    // otherwise wait behind this loop until the next scheduler tick.
+                    if me.calls & 0x3ff == 0 { sched_yield() }
                 }
             }
             return nil

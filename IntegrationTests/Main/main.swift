@@ -260,6 +260,13 @@ final class Callers: @unchecked Sendable {
                         local &+= 4
                     }
                     _ = calls.wrappingAdd(400, ordering: .relaxed)
+                    // Every 400 calls, let another thread of this CPU run. A page remap makes the threads
+                    // that run the range meanwhile fault and wait for the mapping lock; the kernel hands it
+                    // to them when the move ends, and one queued behind a thread that only computes would
+                    // otherwise hold it until the next scheduler tick (4 ms here), with the updater's next
+                    // mmap waiting behind it. Calls still run back to back between yields; the update
+                    // latency with threads that never yield is the benchmarks' to measure.
+                    sched_yield()
                 }
                 blackHole(local)
             }

@@ -69,9 +69,15 @@ func run() {
         var t = pthread_t()
         pthread_create(&t, nil, { context in
             let box = Unmanaged<Box>.fromOpaque(context!).takeUnretainedValue()
+            var n = 0
             while !box.stop.load(ordering: .relaxed) {
                 let a = dynScaleInLibrary(3), b = dynScaleInlined(3)
                 if ![15, 21].contains(a) || ![16, 22].contains(b) { box.wrong.wrappingAdd(1, ordering: .relaxed) }
+                // Every 256 rounds, let another thread of this CPU run: one that faulted while a page
+                // remap moved the text holds the mapping lock once it is woken, and would otherwise wait
+                // behind this loop until the next scheduler tick, with the updater waiting behind it.
+                n &+= 1
+                if n & 0xff == 0 { sched_yield() }
             }
             return nil
         }, Unmanaged.passUnretained(box).toOpaque())
