@@ -198,7 +198,6 @@ func runFault(_ name: String) {
             while !release.load(ordering: .relaxed) {
                 x = (x &+ 1) & 0xffff
                 if !isValidScale(scale(x), x) || !isValidScale(scaleTail(x), x) { wrong.wrappingAdd(1, ordering: .relaxed) }
-                if x & 0xff == 0 { sched_yield() } // as Callers does, for the mapping lock
             }
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
             blocked.store(2, ordering: .relaxed)

@@ -121,9 +121,9 @@ final class HostUpdater: @unchecked Sendable {
                 i += 1
                 rounds.store(i, ordering: .relaxed)
                 // A pause between steps. Back to back, this thread took the update lock (and the loader's,
-                // which an update holds through dl_iterate_phdr) again before a woken waiter could run:
-                // the main thread's dlopen, patchAll() and updates waited seconds for their turn (4
-                // rounds with the INT3 fallback took 29 s; 0.06 s with the pause, still ~40 steps).
+                // which an update holds through dl_iterate_phdr) again before a woken waiter could run,
+                // so the main thread's dlopen, patchAll() and updates waited seconds for their turn:
+                // neither lock hands over to a waiter (README, "Update latency and fairness").
                 usleep(100)
             }
         }

@@ -263,7 +263,7 @@ final class Callers: @unchecked Sendable {
                     // Every 400 calls, let another thread of this CPU run. A page remap makes the threads
                     // that run the range meanwhile fault and wait for the mapping lock; the kernel hands it
                     // to them when the move ends, and one queued behind a thread that only computes would
-                    // otherwise hold it until the next scheduler tick (4 ms here), with the updater's next
+                    // otherwise hold it until the next scheduler tick (4 ms at this kernel's HZ=250), with the updater's next
                     // mmap waiting behind it. Calls still run back to back between yields; the update
                     // latency with threads that never yield is the benchmarks' to measure.
                     sched_yield()
@@ -311,11 +311,14 @@ func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
     HookKey.reset()
     blackHole(sumOfScales(1))
     let callers = Callers(count: 2, setup: callerSetup)
+    let callsBefore = callers.calls.load(ordering: .relaxed)
     updateRounds(iterations)
+    let callsDuring = callers.calls.load(ordering: .relaxed) - callsBefore
     callers.finish()
     let report = StaticCalls.report()
-    print("  \(iterations) update rounds, \(callers.calls.load(ordering: .relaxed)) calls, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
-    check(callers.calls.load(ordering: .relaxed) > 0, "workers made calls during the updates")
+    print("  \(iterations) update rounds, \(callsDuring) calls meanwhile, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
+    // Callers' init returns once every thread has called; these are the calls made during the updates.
+    check(callsDuring > 0, "workers made calls during the updates")
     check(callers.wrong.load(ordering: .relaxed) == 0, "zero wrong results (\(callers.wrong.load(ordering: .relaxed)))")
     check(report["scale(_:)"]!.updates >= iterations, "every update counted (\(report["scale(_:)"]!.updates))")
     checkModeExpectations()

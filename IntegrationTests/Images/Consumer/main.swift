@@ -23,6 +23,7 @@ func check(_ condition: Bool, _ what: String) {
 final class Box: Sendable {
     let stop = Atomic<Bool>(false)
     let wrong = Atomic<Int>(0)
+    let calls = Atomic<Int>(0)
 }
 
 // Everything runs in a nonisolated function: in Swift 6 mode, a closure written in top-level code is
@@ -73,6 +74,7 @@ func run() {
             while !box.stop.load(ordering: .relaxed) {
                 let a = dynScaleInLibrary(3), b = dynScaleInlined(3)
                 if ![15, 21].contains(a) || ![16, 22].contains(b) { box.wrong.wrappingAdd(1, ordering: .relaxed) }
+                box.calls.wrappingAdd(2, ordering: .relaxed)
                 // Every 256 rounds, let another thread of this CPU run: one that faulted while a page
                 // remap moved the text holds the mapping lock once it is woken, and would otherwise wait
                 // behind this loop until the next scheduler tick, with the updater waiting behind it.
@@ -83,11 +85,16 @@ func run() {
         }, Unmanaged.passUnretained(box).toOpaque())
         threads.append(t)
     }
+    // The updates start once the threads are calling, and the calls must go on while they run.
+    while box.calls.load(ordering: .relaxed) == 0 { sched_yield() }
+    let callsBefore = box.calls.load(ordering: .relaxed)
     for i in 0..<2000 {
         if i % 2 == 0 { $dynScale.update { times7($0) } } else { updateFromLibrary() }
     }
+    let callsDuring = box.calls.load(ordering: .relaxed) - callsBefore
     box.stop.store(true, ordering: .relaxed)
     for t in threads { pthread_join(t, nil) }
+    check(callsDuring > 0, "the threads called while the 2000 updates ran (\(callsDuring) calls)")
     check(box.wrong.load(ordering: .relaxed) == 0, "2000 updates from both images while two threads call: \(box.wrong.load(ordering: .relaxed)) wrong results")
 }
 
