@@ -15,11 +15,17 @@ import StaticCallDemo
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a packet-processing loop with each dispatch mechanism and compare ns per packet.",
+        // Paragraphs are one line each (`\` joins the source lines): the tool wraps them to the terminal.
         discussion: """
-        Each packet is parsed, checksummed through an implementation selected at start-up from the CPU's
-        features, passed to a tracing hook that is off, and checked against a log switch that is off —
-        once with static calls and a static key, and once each with closure variables, protocol
+        Each packet is parsed, checksummed through an implementation selected at start-up from the \
+        CPU's features, passed to a tracing hook that is off, and checked against a log switch that is \
+        off — once with static calls and a static key, and once each with closure variables, protocol \
         existentials, `dynamic` functions (@_dynamicReplacement) and C function pointers.
+
+        With --json, one document:
+          {"implementation": string, "debugBuild": true | false,
+           "agreed": true | false, "mode": "inline" | "indirect",
+           "rows": [{"mechanism": string, "nsPerPacket": number}]}
 
         Examples:
           staticcall demo

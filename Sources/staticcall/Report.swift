@@ -7,6 +7,14 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Set up and patch the demo workload's keys, then print StaticCalls.report().",
         discussion: """
+        With --json, one document (StaticCallReport.json; a mode is "inline" or "indirect"):
+          {"mode": mode, "reason": string | null, "writer": string | null,
+           "emulatedTraps": n, "lateTraps": n, "keys": [{"name": string,
+           "target": string, "mode": mode, "sitesFound": n, "sitesPatched": n,
+           "patchedSites": ["0x…"],
+           "unpatched": [{"address": "0x…", "reason": string}],
+           "updates": n, "slowPathCalls": n, "problem": string | null}]}
+
         Examples:
           staticcall report
           STATICCALL_MODE=indirect staticcall report --json

@@ -18,9 +18,16 @@ struct Selftest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Exercise every state transition in this process while other threads call; exit non-zero on failure.",
         discussion: """
-        Example:
+        With --json, one document:
+          {"passed": true | false, "mode": "inline" | "indirect", "transitions": n,
+           "workerCalls": n, "emulatedTraps": n, "wrongResults": n,
+           "failures": [string], "fallbacks": [string]}
+
+        Examples:
           staticcall selftest --rounds 500 --threads 2
           STATICCALL_MODE=indirect staticcall selftest --json
+
+        Exit codes: 0 every check passed; 1 a check failed or a result was wrong.
         """
     )
 

@@ -14,26 +14,32 @@ import MachineCode
 struct Sites: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List every static-call trampoline in an ELF file and each of its call sites, with whether it is patchable.",
+        // Paragraphs are one line each (`\` joins the source lines): the tool wraps them to the terminal.
         discussion: """
-        Trampolines are found by the symbol names the macros give them (__dtrace_staticcall_…), so the
-        file needs its symbol table. A site is patchable when decoding from the start of its function
+        Trampolines are found by the symbol names the macros give them (__dtrace_staticcall_…), so the \
+        file needs its symbol table. A site is patchable when decoding from the start of its function \
         (known from .eh_frame) lands exactly on it. Addresses are ELF virtual addresses.
+
+        With --check (what `swift package staticcall-check` runs, the analogue of objtool failing the \
+        kernel's build): every site that would not be patched is printed to stderr with its reason, and \
+        the exit code is 2 if there is one.
+
+        With --json, one document (addresses: a trampoline's first byte, a site's E8/E9 opcode):
+          {"binary": path, "trampolines": [{"symbol": string, "name": string,
+           "address": "0x…", "sites": [{"address": "0x…", "kind": "call" | "tail",
+           "patchable": true | false, "reason": string | null}]}]}
 
         Examples:
           staticcall sites .build/release/myapp
-          staticcall sites --json .build/release/myapp | jq '.trampolines[].sites | length'
+          staticcall sites --json .build/release/myapp | jq '.trampolines | length'
 
-        With --check (what `swift package staticcall-check` runs, the analogue of objtool failing the
-        kernel's build): every site that would not be patched is printed to stderr with its reason, and
-        the exit code is 2 if there is one.
-
-        Exit codes: 0 listed (possibly nothing); 1 the file cannot be analysed (the reason is printed);
-        2 with --check, a site would not be patched.
+        Exit codes: 0 listed (possibly nothing); 1 the file cannot be analysed (the reason is \
+        printed); 2 with --check, a site would not be patched.
         """
     )
 
     @Argument(help: "An x86-64 ELF executable or shared object.") var binary: String
-    @Flag(help: "Print one JSON document (the schema of DESIGN.md §4).") var json = false
+    @Flag(help: "Print one JSON document (its shape is above).") var json = false
     @Flag(help: "Fail (exit 2) when a site would not be patched, printing each one with its reason.") var check = false
 
     func run() throws {

@@ -122,6 +122,69 @@ struct CommandTests {
         let r = try run(["demo", "--packets", "0"])
         #expect(r.status == 64, "\(r.output)")
     }
+
+    /// The help a user reads: its paragraphs are wrapped by the tool (80 columns when the output is not a
+    /// terminal), never broken inside a sentence by the source, and an example or a JSON line is never
+    /// wrapped at all. It names no document the user does not have.
+    @Test(arguments: [[], ["demo"], ["sites"], ["report"], ["selftest"]])
+    func helpReadsInParagraphsWrappedByTheTool(_ command: [String]) throws {
+        let r = try run(command + ["--help"], environment: ["COLUMNS": "80"])
+        #expect(r.status == 0, "\(r.output)")
+        let lines = r.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let discussion = lines.prefix { !$0.hasPrefix("USAGE:") }
+        for (line, next) in zip(discussion, discussion.dropFirst()) where !line.isEmpty && !next.isEmpty && !next.hasPrefix(" ") {
+            // `next` continues `line`: only the tool's wrapping may have put it there.
+            #expect(!line.hasPrefix(" "), "an indented line (an example, a JSON line) was wrapped: '\(line)' / '\(next)'")
+            #expect(line.count > 60, "a line broken inside its paragraph: '\(line)' / '\(next)'")
+        }
+        #expect(!r.output.contains("DESIGN.md"), "\(r.output)")
+    }
+
+    /// Each command's help shows the shape of its --json document: every field the document has is named
+    /// there, and every field named there is in the document.
+    @Test(arguments: [["demo", "--packets", "2000", "--rounds", "1"], ["sites", "SELF"], ["report"], ["selftest", "--rounds", "2"]])
+    func jsonShapeInTheHelpIsTheDocumentsShape(_ command: [String]) throws {
+        let cli = try SitesTests.cli.get()
+        let arguments = command.map { $0 == "SELF" ? cli : $0 }
+        let help = try run([command[0], "--help"])
+        let r = try run(arguments + ["--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let document = try JSONSerialization.jsonObject(with: Data(r.output.utf8))
+        var fields: Set<String> = []
+        func collect(_ value: Any) {
+            if let object = value as? [String: Any] {
+                for (key, inner) in object { fields.insert(key); collect(inner) }
+            } else if let array = value as? [Any] {
+                array.forEach(collect)
+            }
+        }
+        collect(document)
+        // The shape is the first indented lines after "With --json" (whose own paragraph may wrap): a
+        // field is a quoted word followed by ':'.
+        let shape = help.output.split(separator: "\n").drop { !$0.hasPrefix("With --json") }
+            .drop { !$0.hasPrefix("  ") }.prefix { $0.hasPrefix("  ") }
+        var named: Set<String> = []
+        for line in shape {
+            var rest = Substring(line)
+            while let open = rest.firstIndex(of: "\"") {
+                let afterOpen = rest.index(after: open)
+                guard let close = rest[afterOpen...].firstIndex(of: "\"") else { break }
+                let afterClose = rest.index(after: close)
+                if afterClose < rest.endIndex, rest[afterClose] == ":" { named.insert(String(rest[afterOpen..<close])) }
+                rest = rest[afterClose...]
+            }
+        }
+        #expect(!named.isEmpty, "no JSON shape in the help of \(command[0])\n\(help.output)")
+        #expect(fields.isSubset(of: named), "\(command[0]): fields the help does not name: \(fields.subtracting(named).sorted())")
+        // The other way round only where the document has every kind of entry: the demo's keys are all
+        // patched, so the report lists no unpatched site (with its address); the portable build patches
+        // and looks for nothing.
+        let onlyInEmptyLists: Set<String> = command[0] == "report" ? ["address"] : []
+        if Engine.isBuilt {
+            #expect(named.subtracting(onlyInEmptyLists).isSubset(of: fields),
+                    "\(command[0]): fields named in the help that the document lacks: \(named.subtracting(fields).sorted())")
+        }
+    }
 }
 
 // Keys of the unoptimized-code test above: used nowhere else, so the report's entries are that test's.
