@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "StaticCall",
     // macOS 15 and its siblings: the first releases with the standard library's Synchronization module.
-    // There the package compiles to indirect mode (README, "Platforms").
+    // There the package compiles to indirect mode (README, "Platforms and modes").
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "StaticCall", targets: ["StaticCall"]),
@@ -60,8 +60,9 @@ let package = Package(
             dependencies: ["staticcall"]
         ),
 
-        // The integration programs: hand-written trampolines exactly as the macros generate them, and macro
-        // keys, called from loops, tail positions, other files and other modules. Only optimized code shows
+        // The integration programs: keys written by hand in the shape of the macros' expansion (their call
+        // sites are the same; IntegrationTests/Main/Keys.swift says what else differs), and macro keys,
+        // called from loops, tail positions, other files and other modules. Only optimized code shows
         // the call sites the patcher works on, so these targets are compiled with -O even in the debug
         // build that `swift test` makes (no release build of swift-syntax for the macro plugin). They are
         // not products: SwiftPM runs a root package's executable targets without one.

@@ -75,8 +75,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "## 5. Update latency"
     echo
     echo "Each update is timed, then three bare \`membarrier(PRIVATE_EXPEDITED_SYNC_CORE)\` calls (the floor of"
-    echo "a patch transaction, DESIGN.md §5) under the same load; the ratio is of the medians. Calling threads"
-    echo "check every result. Commands: \`staticcall-bench update 0 1000\`, \`staticcall-bench update 2 1000\`."
+    echo "an INT3-protocol transaction; ARCHITECTURE.md, What fast means) under the same load; the ratio is of"
+    echo "the medians. Calling threads check every result. Commands: \`staticcall-bench update 0 1000\`,"
+    echo "\`staticcall-bench update 2 1000\`."
     echo
     cat "$tmp/update0.md"
     echo

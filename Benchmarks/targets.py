@@ -91,14 +91,14 @@ for name, label in [("update2.md", "2 threads calling"), ("update0.md", "no othe
     ten = up.get("1 key, 10 sites")
     if ten:
         target(f"1 key with 10 sites, {label}: < 50 µs median", f"{ten[2]} µs", num(ten[2]) < 50)
-        target(f"1 key with 10 sites, {label}: ≤ 1.25× three bare syncs (DESIGN §5)",
+        target(f"1 key with 10 sites, {label}: ≤ 1.25× three bare syncs (ARCHITECTURE.md, What fast means)",
                f"{ten[2]} µs vs {ten[4]} µs = {ten[5]}×", num(ten[5]) <= 1.25)
     batch = up.get("100 keys × 10 sites, batched (one transaction)")
     if batch:
         target(f"1000 sites batched, {label}: < 2 ms", f"{num(batch[2]) / 1000:.2f} ms", num(batch[2]) < 2000)
         one = up.get("1 key, 1 site")
         if one:
-            target(f"1000 sites batched, {label}: ≤ 2× a single update (DESIGN §5)",
+            target(f"1000 sites batched, {label}: ≤ 2× a single update (ARCHITECTURE.md, What fast means)",
                    f"{batch[2]} µs vs {one[2]} µs = {num(batch[2]) / num(one[2]):.2f}×", num(batch[2]) <= 2 * num(one[2]))
     wrong = sum(int(r[7].split("/")[0]) for r in up.values())
     target(f"no wrong result seen by the calling threads ({label})", f"{wrong} wrong", wrong == 0)

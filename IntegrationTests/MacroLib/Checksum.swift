@@ -1,4 +1,5 @@
-// A library that defines keys with the macros, exactly as DESIGN.md §1 writes them.
+// A library that defines keys with the macros, as the API contract writes them (README.md, "The API in
+// thirty seconds").
 import StaticCall
 
 @StaticCall

@@ -2,7 +2,8 @@
 // integration program): the real compiler checks each expansion.
 import StaticCall
 
-public struct Large: Equatable, Sendable {   // more than four words: DESIGN.md §6's LoadableByAddress crash
+// More than four words: ARCHITECTURE.md, LoadableByAddress compiler crash.
+public struct Large: Equatable, Sendable {
     public var a: Int, b: Double, c: String, d: [Int], e: Int
     public init(a: Int, b: Double, c: String, d: [Int], e: Int) { self.a = a; self.b = b; self.c = c; self.d = d; self.e = e }
 }

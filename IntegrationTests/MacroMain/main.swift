@@ -1,5 +1,6 @@
-// A program written from DESIGN.md §1 only, compiled with -O: every line of the public API, through the
-// macros, with the cross-module key above and two threads calling while the keys change.
+// A program written from the API contract only (README.md, "The API in thirty seconds", and the doc
+// comments), compiled with -O: every line of the public API, through the macros, with the cross-module
+// key above and two threads calling while the keys change.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -235,7 +236,7 @@ callers.forEach { $0.join() }
 check(callsDuring.allSatisfy { $0 > 0 }, "both threads called while the updates ran (\(callsDuring) calls)")
 check(callers.allSatisfy { $0.wrong == 0 }, "zero wrong results under 10^4 update rounds (\(callers.map(\.wrong)))")
 
-// A key over a struct of more than four words, used from top-level code (DESIGN.md §6's crash).
+// A key over a struct of more than four words, used from top-level code (ARCHITECTURE.md, LoadableByAddress compiler crash).
 let large = Large(a: 1, b: 2, c: "c", d: [1], e: 5)
 $growLarge.update { x, n in var y = x; y.d.append(n); return y }
 check(growLarge(large, by: 3).d == [1, 3], "large-struct key updated and called from top-level code")

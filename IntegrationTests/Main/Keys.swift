@@ -1,4 +1,15 @@
-// Keys written by hand exactly as `@StaticCall` will expand them (see StaticCallRuntime's docs).
+// Keys written by hand in the shape of the `@StaticCall` expansion (see StaticCallRuntime's docs). They
+// share with it what the runtime and the patcher depend on: a forwarder to an `@inline(never)` trampoline
+// whose symbol starts with `__dtrace_staticcall_`, the fast path (call the storage's word when it is a
+// target), a statically initialised `StaticCallStorage`, an `@inline(never)` address helper given closure
+// literals, and registration through `StaticCallRuntime.register` with a trampoline thunk and the default
+// body. They differ in the rest: the slow path is inside the trampoline (no `_slow` function); the symbols
+// are `__dtrace_staticcall_IntegrationMain_<name>`, without the macros' hash, so the runtime can reach these
+// trampolines only through their thunks, never by symbol; the names are `_scale_trampoline` and so on;
+// there is no `staticcall_keys` record (`patchAll()` covers them only once used); and each key is an enum
+// of static methods instead of a `$name` conforming to `StaticCallKeyProtocol` (no `target`, `state`,
+// `restore` or `withTarget`; `update` calls `StaticCallRuntime.update(_:to:)`, which does not map the
+// disabled or constant functions back to their states).
 import StaticCall
 
 // MARK: scale(_:) — @StaticCall func scale(_ x: Int) -> Int { x &* 3 }
@@ -89,7 +100,7 @@ enum EnabledKey {
     static func update(returning value: Bool) { ensure(); StaticCallRuntime.setConstant(_enabled_storage, bits: value ? 1 : 0, width: .bits8) }
 }
 
-// MARK: grow(_:_:) — a struct of more than four words (DESIGN.md §6's compiler crash)
+// MARK: grow(_:_:) — a struct of more than four words (ARCHITECTURE.md, LoadableByAddress compiler crash)
 
 struct Big: Equatable {
     var a: Int

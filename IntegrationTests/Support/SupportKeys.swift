@@ -1,5 +1,8 @@
-// A key defined in a second module, written by hand exactly as `@StaticCall` will expand
-// `public func mix(_ a: Int, _ b: Int) -> Int { a &+ b }`.
+// A key defined in a second module, written by hand in the shape of the `@StaticCall` expansion of
+// `public func mix(_ a: Int, _ b: Int) -> Int { a &+ b }`. It shares with the macros' output, and differs
+// from it, as the keys of IntegrationTests/Main/Keys.swift do (its symbol has the module's name and no
+// hash); and its peers are public, where the macros keep them internal (the trampoline
+// `@usableFromInline`).
 import StaticCall
 
 public func mix(_ a: Int, _ b: Int) -> Int { _mix_trampoline(a, b) }

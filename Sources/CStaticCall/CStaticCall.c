@@ -403,7 +403,8 @@ int cstaticcall_refuse_exec_gain(void) {
     return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
 }
 
-#else /* Other platforms: indirect mode only (DESIGN.md §2); every entry point reports ENOSYS. */
+#else /* Other platforms: indirect mode only (ARCHITECTURE.md, Platforms); every entry point does nothing or
+         reports ENOSYS. */
 int cstaticcall_install_trap_handler(void) { return ENOSYS; }
 int cstaticcall_trap_handler_is_installed(void) { return 0; }
 void cstaticcall_reset_after_fork(void) {}

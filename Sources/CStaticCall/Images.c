@@ -68,7 +68,7 @@ const void *cstaticcall_image_anchor(void) { return &cstaticcall_anchor_byte; }
    STB_GNU_UNIQUE object: the dynamic linker binds every reference in the process, from the executable
    or from a library opened with RTLD_LOCAL, to the first definition loaded, which C has no way to
    declare. (gold, the Swift toolchain's linker on Linux, exports it from executables; lld and bfd do not,
-   see the README, "Several copies of StaticCall".) */
+   see the README, "Plugins".) */
 __asm__(".globl cstaticcall_process_runtime_v1\n"
         ".type cstaticcall_process_runtime_v1, @gnu_unique_object\n"
         ".section .bss.cstaticcall_process_runtime_v1,\"aw\",@nobits\n"

@@ -1,6 +1,6 @@
-/// arm64 site states (DESIGN.md §2): `BL imm26`, `B imm26` and `NOP`, the only instructions the Arm ARM
-/// allows to be swapped while another core may execute them (B2.2.5). Pure logic; this machine cannot
-/// run it, so it is unit-tested only.
+/// arm64 site states: `BL imm26`, `B imm26` and `NOP`, the only instructions the Arm ARM allows to be
+/// swapped while another core may execute them (B2.2.5). Pure logic, unit-tested only: no runtime uses it
+/// yet, arm64 builds the portable implementation (ARCHITECTURE.md, Platforms).
 public enum ARM64Encoding {
     public static let nop: UInt32 = 0xd503_201f
 

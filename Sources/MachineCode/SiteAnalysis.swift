@@ -84,8 +84,8 @@ public struct SiteAnalysis: Equatable, Sendable {
         return rest.split(separator: "_", omittingEmptySubsequences: false).joined(separator: ".")
     }
 
-    /// The JSON document of DESIGN.md §4: `{"binary": …, "trampolines": [{"symbol", "name", "address",
-    /// "sites": [{"address", "kind", "patchable", "reason"}]}]}`.
+    /// The JSON document `staticcall sites --json` prints (its `--help` shows the shape too): `{"binary": …,
+    /// "trampolines": [{"symbol", "name", "address", "sites": [{"address", "kind", "patchable", "reason"}]}]}`.
     public func json(binary: String) -> String {
         let string = JSONText.string, hex = JSONText.address
         let ts = trampolines.map { t in

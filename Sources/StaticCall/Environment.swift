@@ -9,7 +9,7 @@ import Darwin
 #endif
 import Synchronization
 
-/// The environment variables StaticCall reads (DESIGN.md §1). None is needed for normal use.
+/// The environment variables StaticCall reads (README.md, "Platforms and modes"). None is needed for normal use.
 enum Environment {
     static func value(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }

@@ -40,7 +40,8 @@ public enum StaticCallMeasurement {
         return reasons
     }
 
-    /// Three bare membarrier SYNC_CORE calls: the floor of one patch transaction (DESIGN.md §5).
+    /// Three bare membarrier SYNC_CORE calls: the floor of one INT3-protocol transaction (ARCHITECTURE.md,
+    /// What fast means); a page remap uses none.
     public static func threeSyncs() {
         try? Membarrier.registerSyncCore()
         for _ in 0..<3 { try? Membarrier.syncCore() }

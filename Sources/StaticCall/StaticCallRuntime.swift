@@ -7,33 +7,54 @@ import MachineCode
 /// A key is identified by the address of its `StaticCallStorage` global. Function values cross this API
 /// as addresses of `@convention(thin)` functions: generated code converts a closure literal with a
 /// per-key `@inline(never)` helper (the only conversion shape that avoids the compiler crash in
-/// DESIGN.md §6).
+/// ARCHITECTURE.md, LoadableByAddress compiler crash).
 ///
-/// The shape of an expansion, for `@StaticCall func scale(_ x: Int) -> Int { x &* 3 }`:
+/// The shape of an expansion, for `@StaticCall func scale(_ x: Int) -> Int { x &* 3 }` (abbreviated; the
+/// exact text is in Tests/StaticCallMacrosTests):
 ///
 /// ```swift
-/// func scale(_ x: Int) -> Int { _scale_trampoline(x) }            // forwarder, inlined by -O
+/// func scale(_ x: Int) -> Int { _staticcallTrampoline_scale(x) }      // forwarder, inlined by -O
 ///
-/// @_silgen_name("__dtrace_staticcall_Module_scale")               // see below
-/// @inline(never) func _scale_trampoline(_ x: Int) -> Int {        // every site calls this
-///     let w = _scale_storage.word
-///     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: Thin?.self)!(x) }
-///     switch _scale_storage.dispatch(w, register: _scale_register) { … }
+/// @_silgen_name("__dtrace_staticcall_scale_<hash>")                   // see below
+/// @inline(never) func _staticcallTrampoline_scale(_ a0: Int) -> Int { // every site calls this
+///     typealias Function = @convention(thin) (Int) -> Int
+///     let w = _staticcallStorage_scale.word
+///     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: Function?.self)!(a0) }
+///     return _staticcallSlowPath_scale(a0)
 /// }
-/// let _scale_storage = StaticCallStorage()                         // statically initialised
-/// func _scale_default(_ x: Int) -> Int { x &* 3 }                  // the original body
+/// @_silgen_name("__dtrace_staticcall_scale_<hash>_slow")
+/// @inline(never) func _staticcallSlowPath_scale(_ a0: Int) -> Int {   // first call, constant, disabled
+///     switch _staticcallStorage_scale.dispatch(_staticcallStorage_scale.word, register: _staticcallRegister_scale) { … }
+/// }
+/// func _staticcallDefault_scale(_ x: Int) -> Int { x &* 3 }           // the original body
+/// let _staticcallStorage_scale = StaticCallStorage()                  // statically initialised
+/// @inline(never) func _staticcallAddress_scale(_ f: @convention(thin) (Int) -> Int) -> UInt { unsafeBitCast(f, to: UInt.self) }
+/// #if compiler(>=6.3) && os(Linux)                                    // read by StaticCalls.patchAll()
+/// @section("staticcall_keys") @used
+/// private let _staticcallRecord_scale: @convention(c) () -> Void = { _staticcallRegister_scale() }
+/// #endif
+/// @inline(never) func _staticcallRegister_scale() {
+///     StaticCallRuntime.register(_staticcallStorage_scale, name: "scale(_:)",
+///         trampoline: _staticcallKey_scale.trampolineAddress(),       // { a0 in _staticcallTrampoline_scale(a0) }
+///         defaultTarget: _staticcallAddress_scale({ a0 in _staticcallDefault_scale(a0) }),
+///         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+/// }
+/// struct _staticcallKey_scale: StaticCallKeyProtocol { … }            // update, target, state, restore, …
+/// var $scale: _staticcallKey_scale { _staticcallKey_scale() }
 /// ```
 ///
-/// The trampoline's symbol name starts with `__dtrace`: Swift's LLVM function-merging pass never merges
-/// a function that calls such a symbol (its rule for patchpoints). That keeps both the trampolines of
-/// same-signature keys and the callers that differ only in which key they call from being folded into
-/// one body that takes the callee as a parameter, which would leave no patchable call instruction.
+/// `<hash>` is an FNV-1a hash of the key's name, signature, file and line, so that each declaration's
+/// trampoline symbol is unique (the runtime finds a trampoline by it in instrumented builds). The symbol
+/// names start with `__dtrace`: Swift's LLVM function-merging pass never merges a function that calls such
+/// a symbol (its rule for patchpoints). That keeps both the trampolines of same-signature keys and the
+/// callers that differ only in which key they call from being folded into one body that takes the callee
+/// as a parameter, which would leave no patchable call instruction.
 public enum StaticCallRuntime {
     /// Registers a key; later calls for the same storage do nothing. The analogue of the kernel's
     /// static_call_init() for one key: its sites are discovered, proven and patched to `defaultTarget`.
     ///
     /// - Parameters:
-    ///   - trampoline: the address of a thunk that forwards to the trampoline (`{ _scale_trampoline($0) }`).
+    ///   - trampoline: the address of a thunk that forwards to the trampoline (`{ _staticcallTrampoline_scale($0) }`).
     ///   - defaultTarget: the address of the default body (a thunk is fine: it is followed).
     public static func register(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
                                 defaultTarget: UInt, capabilities: StaticCallCapabilities = .init()) {

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// Generated code declares one as a global `let` beside each `@StaticCall` function. Its initial value is
 /// all zeros, so the compiler initialises it statically: the slow path is a plain load with no
-/// `swift_once` (DESIGN.md §6, "Lazy globals"). The global's address is the key's identity.
+/// `swift_once` (ARCHITECTURE.md, Lazy globals). The global's address is the key's identity.
 ///
 /// Word encoding: `0` never registered; `1` disabled; `2` constant (in `constant`); anything else the
 /// address of the current target. Bit 63 set means "count slow-path calls" (`STATICCALL_STATS=1`), which
@@ -52,7 +52,8 @@ public struct StaticCallStorage: ~Copyable, Sendable {
     /// a function that calls such a symbol ("calls to dtrace probes must generate unique patchpoints").
     /// Without it, trampolines of keys with the same signature are merged into one body that takes the
     /// key as a hidden parameter, and every caller then calls that shared body: one call instruction
-    /// would serve several keys, and no site could be patched for one of them (DESIGN.md §6).
+    /// would serve several keys, and no site could be patched for one of them (ARCHITECTURE.md,
+    /// Optimizer shapes).
     @_silgen_name("__dtrace_staticcall_dispatch")
     @inline(never)
     public func dispatch(_ word: UInt, register: () -> Void) -> Dispatch {

@@ -21,13 +21,14 @@ public enum StaticCallError: Error, CustomStringConvertible, Sendable {
 
 /// Process-wide operations on every static call and static key.
 public enum StaticCalls {
-    /// The best mode this process can use: `.inline` on x86-64 Linux when the kernel allows text writes,
-    /// membarrier SYNC_CORE and a SIGTRAP handler; `.indirect` otherwise (and under `STATICCALL_MODE=indirect`).
+    /// The best mode this process can use: `.inline` on x86-64 Linux with glibc when text can be patched
+    /// (by page remapping, or by the INT3 protocol where remapping is refused); `.indirect` otherwise, in
+    /// the portable build, and under `STATICCALL_MODE=indirect`.
     public static var mode: StaticCallMode { ProcessRuntime.mode }
 
     /// Runs `body`, collecting every update the calling thread makes in it, and applies them, in order,
-    /// in one patch transaction when `body` returns (three membarrier syncs for all sites). The analogue
-    /// of the kernel's text_poke_queue()/text_poke_finish().
+    /// in one patch transaction when `body` returns (one page remap per run of nearby sites, or one INT3
+    /// protocol round for all of them). The analogue of the kernel's text_poke_queue()/text_poke_finish().
     ///
     /// ```swift
     /// StaticCalls.batch {

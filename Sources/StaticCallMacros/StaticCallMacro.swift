@@ -4,7 +4,8 @@ import SwiftSyntaxBuilder
 import SwiftSyntaxMacros
 
 /// `@StaticCall`: the function becomes a forwarder to a generated `@inline(never)` trampoline; its
-/// original body becomes the default target; a key `$name` is generated beside it (DESIGN.md §1–§2).
+/// original body becomes the default target; a key `$name` is generated beside it (ARCHITECTURE.md, What
+/// the macros generate).
 ///
 /// Two roles, because an attached macro cannot add attributes to its own declaration: the body macro
 /// rewrites the body into the forwarder, the peer macro adds the trampoline, the default body, the

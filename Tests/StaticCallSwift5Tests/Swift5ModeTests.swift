@@ -1,5 +1,5 @@
 // Built in Swift 5 language mode: `update(to:)` with a named function converts it to @convention(thin),
-// which Swift 6 mode cannot yet do (DESIGN.md §6).
+// which Swift 6 mode cannot yet do (ARCHITECTURE.md, Swift 6 mode and function references).
 import StaticCall
 import Testing
 

@@ -190,9 +190,9 @@ struct IntegrationTests {
     }
 
     static let macroCases: [IntegrationCase] = [
-        IntegrationCase(name: "the DESIGN.md §1 program through the macros, three modules, two calling threads (inline)",
+        IntegrationCase(name: "the API contract program through the macros, three modules, two calling threads (inline)",
                         arguments: [], environment: [:]),
-        IntegrationCase(name: "the DESIGN.md §1 program under STATICCALL_MODE=indirect",
+        IntegrationCase(name: "the API contract program under STATICCALL_MODE=indirect",
                         arguments: [], environment: ["STATICCALL_MODE": "indirect"]),
         IntegrationCase(name: "a key's first call registers it", arguments: ["first-call"], environment: [:]),
         IntegrationCase(name: "patchAll() at start-up registers and patches every key of the program before any is used",

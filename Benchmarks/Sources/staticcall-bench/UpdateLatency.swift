@@ -54,7 +54,7 @@ struct UpdateCase {
 }
 
 /// Median latency of each update shape, interleaved with three bare membarrier syncs under the same
-/// load (DESIGN.md §5: the floor of a transaction).
+/// load (the floor of an INT3-protocol transaction; ARCHITECTURE.md, What fast means).
 func update(threads: Int, rounds: Int, only: String?) {
     // A site returns key(x) + i with key(x) in x+1 ... x+3; summed over sites 0..<k.
     func bounds(_ sites: Int, x: Int) -> (Int, Int) {

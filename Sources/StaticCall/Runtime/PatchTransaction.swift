@@ -54,8 +54,10 @@ final class PatchTransaction {
     static let maxRunBytes: UInt64 = 1 << 20
 
     /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why there
-    /// is none); `sites` is every site of this runtime, sorted by address. Returns one message per site
-    /// that does not hold its new bytes, and sets each site's `current` and `reason`.
+    /// is none); `sites` is every site of this runtime, sorted by address. Returns the failures: one
+    /// message per site that does not hold its new bytes, plus one if the emulation of sites left trapped
+    /// by an earlier INT3 transaction could not follow the update (empty when every site took it). Sets
+    /// each site's `current` and `reason`.
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
         var failures: [String] = []
