@@ -159,7 +159,7 @@ public enum StaticCallRuntime {
     public static func currentFunction(_ storage: borrowing StaticCallStorage, trampoline: UInt) -> UInt {
         switch state(storage) {
         case let .target(t)?: return UInt(t)
-        case .disabled?: return cstaticcall_disabled_target_address()
+        case .disabled?: return ShimFunctions.disabledTarget
         case let .constant(bits, _)?: return ConstantFunctions.address(returning: bits).map { UInt($0) } ?? trampoline
         case nil: return trampoline
         }
@@ -182,7 +182,7 @@ public enum StaticCallRuntime {
     private static func keyState(for target: UInt, trampoline: UInt, capabilities: StaticCallCapabilities) -> KeyState? {
         let t = UInt64(target)
         if target == trampoline { return nil }
-        if capabilities.canDisable, target == cstaticcall_disabled_target_address() { return .disabled }
+        if capabilities.canDisable, target == ShimFunctions.disabledTarget { return .disabled }
         if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) { return .constant(bits, width) }
         return .target(t)
     }

@@ -54,6 +54,14 @@ enum TrapHandler {
         #endif
     }
 
+    /// In a child process after fork (with or without fork handlers): forgets the readers of the tables
+    /// that were threads of the parent.
+    static func resetAfterFork() { cstaticcall_reset_after_fork() }
+
+    /// Whether this thread runs with a user shadow stack (CET), where emulating a CALL from the handler
+    /// would break the matching RET.
+    static var shadowStackEnabled: Bool { cstaticcall_shadow_stack_enabled() != 0 }
+
     /// Traps emulated mid-patch, and traps resumed after their patch finished, since start.
     static var emulatedTraps: Int { Int(cstaticcall_emulated_traps()) }
     static var lateTraps: Int { Int(cstaticcall_late_traps()) }

@@ -63,13 +63,13 @@ final class Int3Patcher {
 
     private func probe() -> String? {
         #if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
-        if cstaticcall_shadow_stack_enabled() != 0 {
+        if TrapHandler.shadowStackEnabled {
             return "user shadow stack (CET) is enabled: emulating a call from the trap handler would break its return"
         }
         do { try Membarrier.registerSyncCore() } catch { return "\(error)" }
         membarrierRegistered = true
         // Probe by rewriting the first byte of a function that is never called with itself.
-        let probe = UInt64(cstaticcall_probe_address())
+        let probe = ShimFunctions.probe
         let same = readText(at: probe, count: 1)
         var refusals: [String] = []
         let candidates: [TextWriter] = [ProcSelfMemWriter(mem), MProtectWriter()]
@@ -96,7 +96,7 @@ final class Int3Patcher {
     /// In a child process after fork: membarrier registration belongs to the parent's address space.
     func resetAfterFork() {
         membarrierRegistered = false
-        cstaticcall_reset_after_fork()
+        TrapHandler.resetAfterFork()
     }
 
     /// Why the protocol may not run right now, or nil. Checked before every transaction: the handler is

@@ -36,7 +36,7 @@ enum ProcessRuntime {
     /// Stops (with the re-entry message) a signal handler that interrupted this thread inside one of this
     /// copy's one-time initializers; also the first thing every entry point other copies call does.
     static func stopIfInitializing() {
-        if cstaticcall_is_initializing(currentThread()) != 0 { Runtime.stopReentered() }
+        if ProcessLifecycle.isInitializingOnThisThread { Runtime.stopReentered() }
     }
     /// Why this copy's keys run in indirect mode on their own, if another copy's ABI differs.
     nonisolated(unsafe) static var incompatibility: String? {
@@ -47,11 +47,12 @@ enum ProcessRuntime {
 
     /// The image's constructor (Images.c) has already claimed the slot unless another copy was first.
     private static func claim() -> Server {
-        let mark = cstaticcall_mark_initializing(currentThread())
-        defer { cstaticcall_unmark_initializing(mark) }
-        guard let mine = cstaticcall_own_runtime(), let winner = cstaticcall_process_runtime() ?? cstaticcall_claim_runtime(mine),
-              winner != mine else {
-            cstaticcall_watch_exit() // now, after main() began: see Images.c
+        ProcessLifecycle.initializing(claimMarked)
+    }
+
+    private static func claimMarked() -> Server {
+        guard let mine = RuntimeSlot.own, let winner = RuntimeSlot.claim(mine), winner != mine else {
+            ProcessLifecycle.watchExit() // now, after main() began: see Images.c
             return .local
         }
         let table = winner.pointee

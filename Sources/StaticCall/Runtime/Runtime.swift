@@ -24,9 +24,7 @@ struct Capability {
 final class Runtime: @unchecked Sendable {
     static let shared: Runtime = {
         // Marked from before the stored properties' initializers run: see ProcessRuntime.server.
-        let mark = cstaticcall_mark_initializing(currentThread())
-        defer { cstaticcall_unmark_initializing(mark) }
-        return Runtime()
+        ProcessLifecycle.initializing { Runtime() }
     }()
 
     /// `shared`, for the entry points other copies of StaticCall call (they reach this copy without its
@@ -79,7 +77,7 @@ final class Runtime: @unchecked Sendable {
     private var sortedSitesStale = false
 
     private init() {
-        cstaticcall_watch_exit() // after main() began: exit() then runs it before the loader's destructors
+        ProcessLifecycle.watchExit() // after main() began: exit() then runs it before the loader's destructors
         // fork(): the child must find the lock free and (Linux) re-register for membarrier (a new mm).
         // Children made without fork handlers are caught by the pid check in flush().
         pthread_atfork(
@@ -130,7 +128,7 @@ final class Runtime: @unchecked Sendable {
     /// the file's own bytes: the probe page holds no patched site yet). A transient error (descriptors or
     /// memory short for a moment) is tried again, twice.
     private func probeRemap() -> String? {
-        let probe = UInt64(cstaticcall_probe_address())
+        let probe = ShimFunctions.probe
         let page = PageRemapper.pageSize
         var attempt = 0
         while true {
@@ -226,7 +224,7 @@ final class Runtime: @unchecked Sendable {
     /// unmaps it): its keys and sites are forgotten and keys whose target is in it are moved off it now,
     /// while its code is still mapped. Nothing happens during exit().
     func imageUnloading(anchor: UInt64) {
-        guard cstaticcall_process_exiting() == 0 else { return }
+        guard !ProcessLifecycle.isExiting else { return }
         exclusive {
             guard let info = listed.first(where: { $0.containsLoaded(anchor) }) else { return }
             dying.append(info)
@@ -559,7 +557,7 @@ final class Runtime: @unchecked Sendable {
     /// key's registration, which may come back through another copy's table.
     func registerRecordedKeys() {
         batch {
-            cstaticcall_each_key_record({ _, record in record?() }, nil)
+            KeyRecords.registerAll()
         }
     }
 
@@ -858,12 +856,3 @@ struct PendingChange {
     var storage: UnsafePointer<StaticCallStorage> { record.storage }
 }
 
-/// The calling thread's pthread handle as a number (a key for per-thread state): an integer on glibc, a
-/// pointer on Darwin and Musl.
-func currentThread() -> UInt {
-    #if canImport(Glibc)
-    return UInt(pthread_self())
-    #else
-    return UInt(bitPattern: pthread_self())
-    #endif
-}

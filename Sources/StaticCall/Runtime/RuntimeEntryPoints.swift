@@ -71,8 +71,8 @@ func modeEntry() -> Int32 { Runtime.served.capability.mode == .inline ? 0 : 1 }
 
 @_cdecl("cstaticcall_swift_image_unloading")
 func imageUnloadingEntry(_ anchor: UnsafeRawPointer?) {
-    guard cstaticcall_process_exiting() == 0 else { return }
-    cstaticcall_forget_key_records(anchor)
+    guard !ProcessLifecycle.isExiting else { return }
+    KeyRecords.forget(imageAnchoredAt: anchor)
     Runtime.served.imageUnloading(anchor: UInt64(UInt(bitPattern: anchor)))
 }
 
