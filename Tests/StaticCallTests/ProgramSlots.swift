@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs `body` on a thread of its own and returns its result: blocking work (waiting for a child
 /// process, a nested `swift build`) must not hold one of the few threads of Swift concurrency's pool,
@@ -48,4 +49,18 @@ func runProgram(_ executable: String, _ arguments: [String], environment: [Strin
     let outcome = await onOwnThread { runProcess(executable, arguments, environment: environment, timeout: timeout) }
     await ProgramSlots.shared.release()
     return outcome
+}
+
+/// Runs a test program that prints PASS/FAIL lines and a closing "N passed, M failed", and expects it to
+/// pass: every message names the program and its arguments, so a failure says which one failed.
+func expectProgramPasses(_ binary: String, _ c: IntegrationCase, timeout: Double) async {
+    let result = await runProgram(binary, c.arguments, environment: c.environment, timeout: timeout)
+    let program = ([URL(fileURLWithPath: binary).lastPathComponent] + c.arguments).joined(separator: " ")
+        + c.environment.sorted(by: { $0.key < $1.key }).map { " (\($0.key)=\($0.value))" }.joined()
+    let failures = result.output.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
+    #expect(!result.timedOut, "\(program): timed out after \(Int(timeout)) s (a deadlock?)\n\(result.output.suffix(4000))")
+    #expect(result.status == 0 && !result.signaled,
+            "\(program): exit \(result.status)\(result.signaled ? " (signal)" : "")\n\(result.output.suffix(4000))")
+    #expect(failures.isEmpty, "\(program):\n\(failures.joined(separator: "\n"))")
+    #expect(result.output.contains(" passed, 0 failed"), "\(program): no \"passed, 0 failed\" line\n\(result.output.suffix(2000))")
 }
