@@ -29,6 +29,12 @@ enum ImagePackage {
         let usual = IntegrationBinary.packageRoot.appendingPathComponent(".build/debug/StaticCallMacros-tool").path
         let same = URL(fileURLWithPath: tool).resolvingSymlinksInPath() == URL(fileURLWithPath: usual).resolvingSymlinksInPath()
         let plugin = same ? [:] : ["STATICCALL_MACRO_PLUGIN": tool]
+        // The package reads the root's sources through symlinks (IntegrationTests/Runtime). Run from a test,
+        // SwiftPM kept its previous build plan after a source file was added there or removed (the new file
+        // not compiled, or "missing inputs" for the old one; from a shell it planned again). Without the
+        // plan's manifest it always makes a new plan; the build itself stays incremental.
+        let manifest = IntegrationBinary.packageRoot.appendingPathComponent(path).appendingPathComponent(".build/debug.yaml")
+        try? FileManager.default.removeItem(at: manifest)
         for product in products {
             let build = runProcess("/usr/bin/env", arguments + ["--product", product], environment: plugin)
             guard build.status == 0 else { return .failure(IntegrationBinary.BuildError(output: build.output)) }
