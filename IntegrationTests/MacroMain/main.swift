@@ -222,7 +222,13 @@ callers.forEach { $0.start() }
 // The updates start once both threads are calling, and each must call on while they run.
 while callers.contains(where: { $0.calls.load(ordering: .relaxed) == 0 }) { sched_yield() }
 let callsBefore = callers.map { $0.calls.load(ordering: .relaxed) }
-for n in 0..<10_000 {
+func callsSinceStart() -> [Int] { zip(callers, callsBefore).map { $0.calls.load(ordering: .relaxed) - $1 } }
+// 10^4 rounds, and more until each thread has called meanwhile (indirect-mode updates can all finish
+// while a thread waits for a CPU), for at most 10 s.
+let updatesStarted = monotonicSeconds()
+var n = 0
+while n < 10_000 || (callsSinceStart().contains(0) && monotonicSeconds() - updatesStarted < 10) {
+    defer { n += 1 }
     switch n % 4 {
     case 0: $checksum.update { avx2Checksum($0) }; $maxBatch.update(returning: 128); $onPacket.disable()
     case 1: $checksum.reset(); $maxBatch.update(returning: -1); $onPacket.update { countingHook($0) }
@@ -230,7 +236,7 @@ for n in 0..<10_000 {
     default: $checksum.reset(); $maxBatch.reset(); tracingEnabled = false
     }
 }
-let callsDuring = zip(callers, callsBefore).map { $0.calls.load(ordering: .relaxed) - $1 }
+let callsDuring = callsSinceStart()
 stop.pointee.store(true, ordering: .relaxed)
 callers.forEach { $0.join() }
 check(callsDuring.allSatisfy { $0 > 0 }, "both threads called while the updates ran (\(callsDuring) calls)")
@@ -301,3 +307,9 @@ do { try StaticCalls.patchAll(); check(true, "StaticCalls.patchAll()") } catch {
 print(report)
 print("\(passed) passed, \(failed) failed")
 exit(failed == 0 ? 0 : 1)
+
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}

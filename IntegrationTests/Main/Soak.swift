@@ -40,7 +40,7 @@ func soak() {
     plugins?.start()
     let begin = monotonicSeconds()
     let callsBefore = callers.calls.load(ordering: .relaxed)
-    updateRounds(iterations)
+    updateRoundsWhileCalled(iterations, callers: callers, since: callsBefore)
     let callsDuring = callers.calls.load(ordering: .relaxed) - callsBefore
     let seconds = monotonicSeconds() - begin
     plugins?.finish()

@@ -284,6 +284,14 @@ final class Callers: @unchecked Sendable {
     }
 }
 
+/// `rounds` rounds of updates, and more until `callers` have called meanwhile (indirect-mode updates can
+/// all finish while the threads wait for a CPU), for at most 10 s.
+func updateRoundsWhileCalled(_ rounds: Int, callers: Callers, since callsBefore: Int) {
+    updateRounds(rounds)
+    let started = monotonicSeconds()
+    while callers.calls.load(ordering: .relaxed) == callsBefore && monotonicSeconds() - started < 10 { updateRounds(7) }
+}
+
 /// `rounds` rounds of updates through every state: targets, constants (one only the trampoline can
 /// return), NOP, and a batch.
 func updateRounds(_ rounds: Int) {
@@ -312,7 +320,7 @@ func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
     blackHole(sumOfScales(1))
     let callers = Callers(count: 2, setup: callerSetup)
     let callsBefore = callers.calls.load(ordering: .relaxed)
-    updateRounds(iterations)
+    updateRoundsWhileCalled(iterations, callers: callers, since: callsBefore)
     let callsDuring = callers.calls.load(ordering: .relaxed) - callsBefore
     callers.finish()
     let report = StaticCalls.report()
