@@ -83,19 +83,6 @@ public struct SiteAnalysis: Equatable, Sendable {
         if rest.hasPrefix("key_") { return rest.dropFirst(4) + " (static key)" }
         return rest.split(separator: "_", omittingEmptySubsequences: false).joined(separator: ".")
     }
-
-    /// The JSON document `staticcall sites --json` prints (its `--help` shows the shape too): `{"binary": …,
-    /// "trampolines": [{"symbol", "name", "address", "sites": [{"address", "kind", "patchable", "reason"}]}]}`.
-    public func json(binary: String) -> String {
-        let string = JSONText.string, hex = JSONText.address
-        let ts = trampolines.map { t in
-            let ss = t.sites.map { s in
-                "{\"address\": \(hex(s.address)), \"kind\": \(string(s.kind.rawValue)), \"patchable\": \(s.patchable), \"reason\": \(s.reason.map(string) ?? "null")}"
-            }
-            return "{\"symbol\": \(string(t.symbol)), \"name\": \(string(t.name)), \"address\": \(hex(t.address)), \"sites\": [\(ss.joined(separator: ", "))]}"
-        }
-        return "{\"binary\": \(string(binary)), \"trampolines\": [\(ts.joined(separator: ", "))]}"
-    }
 }
 
 /// Function symbols by address, to tell which one holds an address.

@@ -74,16 +74,18 @@ public struct StaticCallReport: Sendable, CustomStringConvertible {
 extension StaticCallReport {
     /// The report as one JSON document (for `staticcall report --json` and tools).
     public var json: String {
-        let string = JSONText.string
-        let keysJSON = keys.map { k in
-            let unpatched = k.unpatched.map { "{\"address\": \(JSONText.address(UInt64($0.address))), \"reason\": \(string($0.reason))}" }
-            return "{\"name\": \(string(k.name)), \"target\": \(string(k.target)), \"mode\": \(string(k.mode.rawValue)), "
-                + "\"sitesFound\": \(k.sitesFound), \"sitesPatched\": \(k.sitesPatched), "
-                + "\"patchedSites\": [\(k.patchedSites.map { JSONText.address(UInt64($0)) }.joined(separator: ", "))], "
-                + "\"unpatched\": [\(unpatched.joined(separator: ", "))], "
-                + "\"updates\": \(k.updates), \"slowPathCalls\": \(k.slowPathCalls), \"problem\": \(k.problem.map(string) ?? "null")}"
+        let keysJSON = keys.map { k -> JSON in
+            .object([
+                ("name", .string(k.name)), ("target", .string(k.target)), ("mode", .string(k.mode.rawValue)),
+                ("sitesFound", .int(k.sitesFound)), ("sitesPatched", .int(k.sitesPatched)),
+                ("patchedSites", .array(k.patchedSites.map { .address(UInt64($0)) })),
+                ("unpatched", .array(k.unpatched.map { .object([("address", .address(UInt64($0.address))), ("reason", .string($0.reason))]) })),
+                ("updates", .int(k.updates)), ("slowPathCalls", .int(k.slowPathCalls)), ("problem", .string(k.problem)),
+            ])
         }
-        return "{\"mode\": \(string(mode.rawValue)), \"reason\": \(reason.map(string) ?? "null"), \"writer\": \(writer.map(string) ?? "null"), "
-            + "\"emulatedTraps\": \(emulatedTraps), \"lateTraps\": \(lateTraps), \"keys\": [\(keysJSON.joined(separator: ", "))]}"
+        return JSON.object([
+            ("mode", .string(mode.rawValue)), ("reason", .string(reason)), ("writer", .string(writer)),
+            ("emulatedTraps", .int(emulatedTraps)), ("lateTraps", .int(lateTraps)), ("keys", .array(keysJSON)),
+        ]).text
     }
 }

@@ -84,8 +84,11 @@ extension DemoOutcome {
     }
 
     var json: String {
-        let rowsJSON = rows.map { "{\"mechanism\": \"\($0.mechanism)\", \"nsPerPacket\": \($0.nanosecondsPerPacket)}" }.joined(separator: ", ")
-        return "{\"implementation\": \"\(implementation)\", \"debugBuild\": \(debugBuild), \"agreed\": \(agreed), \"mode\": \"\(report.mode)\", \"rows\": [\(rowsJSON)]}"
+        JSON.object([
+            ("implementation", .string(implementation)), ("debugBuild", .bool(debugBuild)), ("agreed", .bool(agreed)),
+            ("mode", .string(report.mode.rawValue)),
+            ("rows", .array(rows.map { .object([("mechanism", .string($0.mechanism)), ("nsPerPacket", .number($0.nanosecondsPerPacket))]) })),
+        ]).text
     }
 }
 

@@ -74,10 +74,11 @@ struct SelftestOutcome {
     }
 
     var json: String {
-        let failuresJSON = failures.map { "\"" + String($0.map { $0 == "\"" ? "'" : $0 }) + "\"" }.joined(separator: ",")
-        return "{\"passed\":\(passed),\"mode\":\"\(mode)\",\"transitions\":\(transitions),\"workerCalls\":\(workerCalls),"
-            + "\"emulatedTraps\":\(emulatedTraps),\"wrongResults\":\(wrong),\"failures\":[\(failuresJSON)],"
-            + "\"fallbacks\":[\(fallbacks.map { "\"" + String($0.map { $0 == "\"" ? "'" : $0 }) + "\"" }.joined(separator: ","))]}"
+        JSON.object([
+            ("passed", .bool(passed)), ("mode", .string(mode.rawValue)), ("transitions", .int(transitions)),
+            ("workerCalls", .int(workerCalls)), ("emulatedTraps", .int(emulatedTraps)), ("wrongResults", .int(wrong)),
+            ("failures", .array(failures.map(JSON.string))), ("fallbacks", .array(fallbacks.map(JSON.string))),
+        ]).text
     }
 }
 

@@ -9,6 +9,7 @@ import Darwin
 #endif
 import ArgumentParser
 import MachineCode
+import StaticCall
 
 /// `staticcall sites <binary>`: objtool's view of a binary's static calls, offline.
 struct Sites: ParsableCommand {
@@ -42,6 +43,22 @@ struct Sites: ParsableCommand {
     @Flag(help: "Print one JSON document (its shape is above).") var json = false
     @Flag(help: "Fail (exit 2) when a site would not be patched, printing each one with its reason.") var check = false
 
+    /// The document `--json` prints (the discussion above shows its shape).
+    static func json(_ analysis: SiteAnalysis, binary: String) -> JSON {
+        .object([
+            ("binary", .string(binary)),
+            ("trampolines", .array(analysis.trampolines.map { t in
+                .object([
+                    ("symbol", .string(t.symbol)), ("name", .string(t.name)), ("address", .address(t.address)),
+                    ("sites", .array(t.sites.map { s in
+                        .object([("address", .address(s.address)), ("kind", .string(s.kind.rawValue)),
+                                 ("patchable", .bool(s.patchable)), ("reason", .string(s.reason))])
+                    })),
+                ])
+            })),
+        ])
+    }
+
     func run() throws {
         let analysis: SiteAnalysis
         do {
@@ -50,7 +67,7 @@ struct Sites: ParsableCommand {
             printError("staticcall sites: \(binary): \(error)")
             throw ExitCode(1)
         }
-        print(json ? analysis.json(binary: binary) : listing(analysis))
+        print(json ? Self.json(analysis, binary: binary).text : listing(analysis))
         guard check else { return }
         let unpatchable = analysis.trampolines.flatMap { t in t.sites.filter { !$0.patchable }.map { (t, $0) } }
         for (t, site) in unpatchable {

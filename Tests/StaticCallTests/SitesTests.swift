@@ -47,8 +47,9 @@ struct SitesTests {
         #expect(ours == theirs, "only ours: \(ours.subtracting(theirs).sorted())\nonly objdump's: \(theirs.subtracting(ours).sorted())")
         let unpatchable = analysis.trampolines.flatMap(\.sites).filter { !$0.patchable }
         #expect(unpatchable.isEmpty, "\(unpatchable)")
-        let json = analysis.json(binary: path)
-        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let json = try sites(path, json: true)
+        #expect(json.status == 0, "\(json.err)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
         #expect(object?["binary"] as? String == path)
         let first = (object?["trampolines"] as? [[String: Any]])?.first
         #expect(first?["symbol"] is String && first?["name"] is String && (first?["address"] as? String)?.hasPrefix("0x") == true)
