@@ -168,13 +168,19 @@ func measureImageCosts(_ cPath: String) {
     check(scale(2) == 6, "after the measurement, the key is back on its default")
 }
 
+/// A /proc file that could not be opened.
+struct ProcFileError: Error {
+    var path: String
+    var errno: Int32
+}
+
 extension String {
     init(format1 value: Double) { self = String(Double(Int(value * 10)) / 10) }
 
     /// A file of /proc (whose size stat reports as 0), read whole.
     init(contentsOfProcFile path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open", errno: errno) }
+        guard fd >= 0 else { throw ProcFileError(path: path, errno: errno) }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -49,6 +49,8 @@ import MachineCode
 /// a symbol (its rule for patchpoints). That keeps both the trampolines of same-signature keys and the
 /// callers that differ only in which key they call from being folded into one body that takes the callee
 /// as a parameter, which would leave no patchable call instruction.
+// @_documentation: used only by the macros' expansions (pointfree's packages hide theirs the same way).
+@_documentation(visibility: internal)
 public enum StaticCallRuntime {
     /// Registers a key; later calls for the same storage do nothing. The analogue of the kernel's
     /// static_call_init() for one key: its sites are discovered, proven and patched to `defaultTarget`.

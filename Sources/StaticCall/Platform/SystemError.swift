@@ -9,16 +9,16 @@ import Darwin
 #endif
 
 /// An errno value from a system call, with the call's name: the runtime's only error type for effects.
-public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
-    public var call: String
-    public var errno: Int32
+struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
+    var call: String
+    var errno: Int32
 
-    public init(_ call: String, errno: Int32) {
+    init(_ call: String, errno: Int32) {
         self.call = call
         self.errno = errno
     }
 
-    public var description: String {
+    var description: String {
         let message = strerror(errno).map { String(cString: $0) } ?? "errno \(errno)"
         return "\(call): \(message)"
     }

@@ -1,6 +1,8 @@
 import MachineCode
 
 /// What a key can do besides calling a target, fixed by its signature.
+// @_documentation: used only by the macros' expansions (pointfree's packages hide theirs the same way).
+@_documentation(visibility: internal)
 public struct StaticCallCapabilities: Sendable, Equatable {
     /// `disable()` is allowed (non-throwing `Void` functions).
     public var canDisable: Bool
