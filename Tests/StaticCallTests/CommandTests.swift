@@ -147,7 +147,7 @@ struct CommandTests {
     func jsonShapeInTheHelpIsTheDocumentsShape(_ command: [String]) throws {
         let cli = try SitesTests.cli.get()
         let arguments = command.map { $0 == "SELF" ? cli : $0 }
-        let help = try run([command[0], "--help"])
+        let help = try run([command[0], "--help"], environment: ["COLUMNS": "80"]) // the width the shape lines fit
         let r = try run(arguments + ["--json"])
         #expect(r.status == 0, "\(r.output)")
         let document = try JSONSerialization.jsonObject(with: Data(r.output.utf8))
