@@ -1,8 +1,11 @@
 /// Who may retarget a static call: narrower than who may call it (the kernel's EXPORT_STATIC_CALL_TRAMP,
 /// where everyone may call but only the owner may update).
 public enum StaticCallUpdateAccess {
+    /// The key (`$name`) is `internal`: code of the declaring module may update it.
     case `internal`
+    /// The key is `fileprivate`: code of the declaring file may update it.
     case `fileprivate`
+    /// The key is `private`: code of the declaration's enclosing scope (its file, at top level) may update it.
     case `private`
 }
 

@@ -2,6 +2,7 @@ import MachineCode
 
 /// What happened, for people and for tests. `print(report)` renders a table.
 public struct StaticCallReport: Sendable, CustomStringConvertible {
+    /// One key: its current target, the sites found for it and how many hold the current state inline.
     public struct Key: Sendable {
         /// "checksum(_:)", or "tracingEnabled" for a static key.
         public var name: String
@@ -27,17 +28,24 @@ public struct StaticCallReport: Sendable, CustomStringConvertible {
         public var notes: [String] = []
     }
 
+    /// Every registered key of the process, in registration order.
     public var keys: [Key]
-    /// The process's mode, and why it is not better (or which writer it uses).
+    /// The process's mode: `inline` where call sites can be written, else `indirect`.
     public var mode: StaticCallMode
+    /// Why the mode is not better, or why a fallback writer is used; nil when nothing was refused.
     public var reason: String?
+    /// How text is written ("page-remap (proc-self-mem)", "int3 (…)"), or nil in indirect mode.
     public var writer: String?
-    /// Threads that hit an INT3 mid-patch and had the new instruction emulated; and traps handled late.
+    /// Threads that hit an INT3 mid-patch and had the new instruction emulated (INT3 protocol only).
     public var emulatedTraps: Int
+    /// Traps taken while an INT3 was there but handled after its patch had finished: the thread resumed at
+    /// the site, which by then held a whole instruction.
     public var lateTraps: Int
 
+    /// The key named `name` ("checksum(_:)", "Codec.encode(_:)", "tracingEnabled"), if registered.
     public subscript(name: String) -> Key? { keys.first { $0.name == name } }
 
+    /// A table of every key: target, mode, sites found and patched, updates, slow-path calls.
     public var description: String {
         var lines = ["StaticCall report — mode: \(mode)\(writer.map { ", writer: \($0)" } ?? "")\(reason.map { " (\($0))" } ?? "")"]
         let header = ["key", "target", "mode", "found", "patched", "updates", "slow calls"]

@@ -34,6 +34,7 @@ public struct StaticCallState: Hashable, Sendable, CustomStringConvertible {
     /// Whether the key is disabled (every call does nothing).
     public var isDisabled: Bool { value == .disabled }
 
+    /// "default body", "target 0x…", "disabled" or "constant 42".
     public var description: String {
         switch value {
         case .defaultBody: return "default body"
@@ -78,5 +79,6 @@ public struct StaticKeyState: Hashable, Sendable, CustomStringConvertible {
 
     init(count: Int) { self.count = max(count, 0) }
 
+    /// "true", "false", or "true (count 3)" for a counted key held by several enables.
     public var description: String { count > 1 ? "true (count \(count))" : String(isEnabled) }
 }

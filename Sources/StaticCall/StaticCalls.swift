@@ -5,13 +5,17 @@ public enum StaticCallMode: String, Sendable, Codable, CustomStringConvertible {
     /// Sites call the trampoline, which calls through the key (the kernel's generic fallback).
     case indirect
 
+    /// "inline" or "indirect".
     public var description: String { rawValue }
 }
 
 /// Errors from `StaticCalls.patchAll()`.
 public enum StaticCallError: Error, CustomStringConvertible, Sendable {
+    /// Some sites did not take their key's state (each site and why, one per line); the process keeps
+    /// running correctly, those sites on their trampolines.
     case patchFailed(String)
 
+    /// The sites and reasons.
     public var description: String {
         switch self {
         case let .patchFailed(why): return why
