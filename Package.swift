@@ -27,6 +27,9 @@ let package = Package(
         // can still add this one.
         .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-macro-testing", from: "0.7.0"),
+        // `swift package generate-documentation` (the StaticCall.docc catalog; CI builds it without
+        // warnings). A command plugin: resolved, never built into a user's products.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
