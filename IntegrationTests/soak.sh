@@ -6,7 +6,7 @@
 # the blocking thread is left out there, since that protocol refuses to run beside it). Meanwhile another
 # thread loads and closes a plugin (with its own keys and copy of StaticCall) and a C library of targets.
 #
-#   bash IntegrationTests/soak.sh [UPDATE_ROUNDS]      (default 100000; about 10 minutes on 2 cores)
+#   bash IntegrationTests/soak.sh [UPDATE_ROUNDS]      (default 100000; about 4 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-100000}
