@@ -39,9 +39,7 @@ func soak() {
     let plugins = arguments.contains("--plugin") ? PluginLoader() : nil
     plugins?.start()
     let begin = monotonicSeconds()
-    let callsBefore = callers.calls.load(ordering: .relaxed)
-    updateRoundsWhileCalled(iterations, callers: callers, since: callsBefore)
-    let callsDuring = callers.calls.load(ordering: .relaxed) - callsBefore
+    let callsDuring = updateRoundsWhileCalled(iterations, callers: callers)
     let seconds = monotonicSeconds() - begin
     plugins?.finish()
     callers.finish()

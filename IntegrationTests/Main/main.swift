@@ -263,9 +263,9 @@ final class Callers: @unchecked Sendable {
                     // Every 400 calls, let another thread of this CPU run. A page remap makes the threads
                     // that run the range meanwhile fault and wait for the mapping lock; the kernel hands it
                     // to them when the move ends, and one queued behind a thread that only computes would
-                    // otherwise hold it until the next scheduler tick (4 ms at this kernel's HZ=250), with the updater's next
-                    // mmap waiting behind it. Calls still run back to back between yields; the update
-                    // latency with threads that never yield is the benchmarks' to measure.
+                    // otherwise hold it until the next scheduler tick (4 ms at this kernel's HZ=250), with
+                    // the updater's next mmap waiting behind it. Calls still run back to back between
+                    // yields; the update latency with threads that never yield is the benchmarks' to measure.
                     sched_yield()
                 }
                 blackHole(local)
@@ -285,11 +285,13 @@ final class Callers: @unchecked Sendable {
 }
 
 /// `rounds` rounds of updates, and more until `callers` have called meanwhile (indirect-mode updates can
-/// all finish while the threads wait for a CPU), for at most 10 s.
-func updateRoundsWhileCalled(_ rounds: Int, callers: Callers, since callsBefore: Int) {
+/// all finish while the threads wait for a CPU), for at most 10 s. Returns the calls made meanwhile.
+func updateRoundsWhileCalled(_ rounds: Int, callers: Callers) -> Int {
+    let callsBefore = callers.calls.load(ordering: .relaxed)
     updateRounds(rounds)
     let started = monotonicSeconds()
     while callers.calls.load(ordering: .relaxed) == callsBefore && monotonicSeconds() - started < 10 { updateRounds(7) }
+    return callers.calls.load(ordering: .relaxed) - callsBefore
 }
 
 /// `rounds` rounds of updates through every state: targets, constants (one only the trampoline can
@@ -319,9 +321,7 @@ func stress(callerSetup: @escaping @Sendable (Int) -> Void = { _ in }) {
     HookKey.reset()
     blackHole(sumOfScales(1))
     let callers = Callers(count: 2, setup: callerSetup)
-    let callsBefore = callers.calls.load(ordering: .relaxed)
-    updateRoundsWhileCalled(iterations, callers: callers, since: callsBefore)
-    let callsDuring = callers.calls.load(ordering: .relaxed) - callsBefore
+    let callsDuring = updateRoundsWhileCalled(iterations, callers: callers)
     callers.finish()
     let report = StaticCalls.report()
     print("  \(iterations) update rounds, \(callsDuring) calls meanwhile, \(report.emulatedTraps) traps emulated, \(report.lateTraps) late")
