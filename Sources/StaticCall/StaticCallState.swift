@@ -41,7 +41,7 @@ public struct StaticCallState: Hashable, Sendable, CustomStringConvertible {
         case let .target(t): return "target 0x\(String(t, radix: 16))"
         case .disabled: return "disabled"
         case let .constant(bits, width):
-            return "constant \(ConstantWidth(rawValue: width).map { Runtime.render(bits, $0) } ?? String(bits))"
+            return "constant \(ConstantWidth(rawValue: width).map { ReportBuilder.render(bits, $0) } ?? String(bits))"
         }
     }
 

@@ -25,8 +25,8 @@ final class PatchSite {
     let originalInstruction: SiteInstruction?
     /// What the site holds now (as last written by us).
     var current: [UInt8]
-    /// Why the site does not hold its key's state inline, or nil if it does.
-    var reason: String?
+    /// What the site holds, and why when it is not its key's state inline.
+    var status: SiteStatus = .onTrampoline(.notYetPatched)
     /// The text of the site's object: where far-jump stubs for it must be placed.
     let text: Range<UInt64>?
     /// All of the object's segments: stub pages are tried just below and just above it first.

@@ -15,6 +15,8 @@ struct PlannedWrite {
     let site: PatchSite
     let new: [UInt8]
     let instruction: SiteInstruction
+    /// What the site holds once the write is done: inline, or on its trampoline with the planner's reason.
+    let status: SiteStatus
 }
 
 /// One patch transaction's writes (the kernel's text_poke_queue()/text_poke_finish()), by the safest
@@ -57,16 +59,17 @@ final class PatchTransaction {
     /// is none); `sites` is every site of this runtime, sorted by address. Returns the failures: one
     /// message per site that does not hold its new bytes, plus one if the emulation of sites left trapped
     /// by an earlier INT3 transaction could not follow the update (empty when every site took it). Sets
-    /// each site's `current` and `reason`.
+    /// each site's `current`, and its `status`: the planned one once written, `leftAlone` with the reason
+    /// when not.
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
         var failures: [String] = []
         for w in writes.sorted(by: { $0.site.address < $1.site.address }) {
-            if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.reason = nil; continue }
+            if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.status = w.status; continue }
             guard textEquals(at: w.site.address, w.site.current) else {
-                let live = readText(at: w.site.address, count: 5)
-                w.site.reason = "bytes changed under us (expected \(hex(w.site.current)), found \(hex(live))); left alone"
-                failures.append("0x\(String(w.site.address, radix: 16)): \(w.site.reason!)")
+                let reason = SiteReason.bytesChanged(expected: w.site.current, found: readText(at: w.site.address, count: 5))
+                w.site.status = .leftAlone(reason)
+                failures.append("0x\(String(w.site.address, radix: 16)): \(reason.description())")
                 continue
             }
             pending.append(w)
@@ -89,8 +92,10 @@ final class PatchTransaction {
             let why = Dictionary(leftOver.map { ($0.0.site.address, $0.1) }, uniquingKeysWith: { a, _ in a })
             remaining = int3.apply(leftOver.map(\.0)).map { ($0.0, "\($0.1) [\(why[$0.0.site.address] ?? "")]") }
         }
+        let failed = Set(remaining.map(\.0.site.address))
+        for (w, _) in leftOver where !failed.contains(w.site.address) { w.site.status = w.status } // written by INT3
         for (w, reason) in remaining {
-            w.site.reason = reason
+            w.site.status = .leftAlone(.writeFailed(reason))
             failures.append("0x\(String(w.site.address, radix: 16)): \(reason)")
         }
         return failures
@@ -148,7 +153,7 @@ final class PatchTransaction {
                 }
                 for w in run {
                     w.site.current = w.new
-                    w.site.reason = nil
+                    w.site.status = w.status
                     debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction) [page remap]")
                 }
                 int3.resolved(run.map(\.site.address))
@@ -157,7 +162,7 @@ final class PatchTransaction {
                     // Every site of ours in the range holds the file's bytes: its original call.
                     for site in touching {
                         site.current = readText(at: site.address, count: 5)
-                        site.reason = "\(error)"
+                        site.status = .onTrampoline(.revertedToFile("\(error)"))
                     }
                     int3.resolved(touching.map(\.address))
                 }
