@@ -94,6 +94,17 @@ let package = Package(
         // packages IntegrationTests/Images and IntegrationTests/CTargets (a `.dynamic` library needs a
         // product, and these are not ours to offer users).
 
+        // Examples/ (its README): small programs that show real uses. The two programs are compiled with
+        // -O even in a debug build, as the demo's loops are, so that `swift run` shows the call sites of
+        // release code; the test doubles are compiled as tests are (debug). Not products: `swift run
+        // example-cpu-dispatch` runs one from a clone; ExampleTests runs both programs in each mode, and
+        // `swift test` runs the test doubles' tests.
+        .executableTarget(name: "example-cpu-dispatch", dependencies: ["StaticCall"], path: "Examples/CPUDispatch", swiftSettings: optimized),
+        .executableTarget(name: "example-tracing-hook", dependencies: ["StaticCall"], path: "Examples/TracingHook", swiftSettings: optimized),
+        .target(name: "ExampleWeather", dependencies: ["StaticCall"], path: "Examples/TestDoubles/Weather"),
+        .testTarget(name: "ExampleWeatherTests", dependencies: ["ExampleWeather", "StaticCall", "StaticCallTesting"],
+                    path: "Examples/TestDoubles/Tests"),
+
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
         .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"],
                     swiftSettings: [portable]),

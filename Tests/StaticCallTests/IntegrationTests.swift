@@ -24,8 +24,8 @@ enum IntegrationBinary {
         return directory.path
     }()
 
-    static func build(_ product: String, override: String) -> Result<String, BuildError> {
-        if let given = ProcessInfo.processInfo.environment[override] { return .success(given) }
+    static func build(_ product: String, override: String? = nil) -> Result<String, BuildError> {
+        if let override, let given = ProcessInfo.processInfo.environment[override] { return .success(given) }
         let beside = binDirectory + "/" + product
         if FileManager.default.isExecutableFile(atPath: beside) { return .success(beside) }
         // Not built with the tests (e.g. `swift build --target StaticCallTests`): build it on its own.
