@@ -106,7 +106,13 @@ let package = Package(
                     path: "Examples/TestDoubles/Tests"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
-        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib"],
+        // What the test targets share: running the package's programs (found beside the tests, or built)
+        // and expecting them to pass.
+        .target(name: "StaticCallTestSupport", path: "Tests/Support"),
+        .testTarget(name: "StaticCallTests", dependencies: ["StaticCall", "MachineCode", "StaticCallTesting", "MacroLib", "StaticCallTestSupport"],
+                    swiftSettings: [portable]),
+        // The `staticcall` tool's commands, run as a user runs them, and its offline analysis against objdump.
+        .testTarget(name: "StaticCallCLITests", dependencies: ["StaticCall", "MachineCode", "StaticCallTestSupport"],
                     swiftSettings: [portable]),
         .testTarget(
             name: "StaticCallSwift5Tests",

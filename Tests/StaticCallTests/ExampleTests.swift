@@ -1,5 +1,6 @@
 import Foundation
 @testable import StaticCall
+import StaticCallTestSupport
 import Testing
 
 /// The programs of Examples/ run as a user runs them (`swift run example-…`), in each mode, and check

@@ -1,5 +1,6 @@
 import Foundation
 @testable import StaticCall
+import StaticCallTestSupport
 import Testing
 
 /// One row of the fault matrix: an ordinary process event, and what the process must do.

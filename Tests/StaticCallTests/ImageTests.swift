@@ -1,5 +1,6 @@
 import Foundation
 @testable import StaticCall
+import StaticCallTestSupport
 import Testing
 
 /// The nested packages IntegrationTests/Images (the plugin, and the consumer, an executable of another

@@ -1,4 +1,5 @@
 import Foundation
+import StaticCallTestSupport
 import Testing
 
 /// Misuse of the macros, checked with the real compiler (not only expansion snapshots): each snippet is

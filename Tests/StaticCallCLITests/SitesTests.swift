@@ -1,5 +1,6 @@
 import Foundation
 import MachineCode
+import StaticCallTestSupport
 import Testing
 
 /// `staticcall sites`: agreement with objdump on the real -O-built test programs, every bad input, and fuzzing.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import StaticCall
+import StaticCallTestSupport
 import Testing
 
 /// The `staticcall` subcommands as a user runs them (the debug build of the tool; its workloads are compiled with -O).
