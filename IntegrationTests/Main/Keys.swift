@@ -31,7 +31,7 @@ let _scale_storage = StaticCallStorage()
 func _scale_default(_ x: Int) -> Int { x &* 3 }
 @inline(never) func _scale_address(_ f: _scale_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 @inline(never) func _scale_register() {
-    StaticCallRuntime.register(_scale_storage, name: "scale(_:)", trampoline: _scale_address({ _scale_trampoline($0) }),
+    StaticCallRuntime.register(_scale_storage, name: "scale(_:)", trampolineThunk: _scale_address({ _scale_trampoline($0) }),
                                defaultTarget: _scale_address({ _scale_default($0) }),
                                capabilities: StaticCallCapabilities(constantWidth: .bits64))
 }
@@ -61,7 +61,7 @@ let _hook_storage = StaticCallStorage()
 func _hook_default(_ x: Int) {}
 @inline(never) func _hook_address(_ f: _hook_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 @inline(never) func _hook_register() {
-    StaticCallRuntime.register(_hook_storage, name: "hook(_:)", trampoline: _hook_address({ _hook_trampoline($0) }),
+    StaticCallRuntime.register(_hook_storage, name: "hook(_:)", trampolineThunk: _hook_address({ _hook_trampoline($0) }),
                                defaultTarget: _hook_address({ _hook_default($0) }),
                                capabilities: StaticCallCapabilities(canDisable: true))
 }
@@ -91,7 +91,7 @@ let _enabled_storage = StaticCallStorage()
 func _enabled_default() -> Bool { false }
 @inline(never) func _enabled_address(_ f: _enabled_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 @inline(never) func _enabled_register() {
-    StaticCallRuntime.register(_enabled_storage, name: "enabled()", trampoline: _enabled_address({ _enabled_trampoline() }),
+    StaticCallRuntime.register(_enabled_storage, name: "enabled()", trampolineThunk: _enabled_address({ _enabled_trampoline() }),
                                defaultTarget: _enabled_address({ _enabled_default() }),
                                capabilities: StaticCallCapabilities(constantWidth: .bits8))
 }
@@ -125,7 +125,7 @@ let _grow_storage = StaticCallStorage()
 func _grow_default(_ big: Big, _ by: Int) -> Big { var b = big; b.a &+= by; return b }
 @inline(never) func _grow_address(_ f: _grow_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 @inline(never) func _grow_register() {
-    StaticCallRuntime.register(_grow_storage, name: "grow(_:_:)", trampoline: _grow_address({ _grow_trampoline($0, $1) }),
+    StaticCallRuntime.register(_grow_storage, name: "grow(_:_:)", trampolineThunk: _grow_address({ _grow_trampoline($0, $1) }),
                                defaultTarget: _grow_address({ _grow_default($0, $1) }))
 }
 enum GrowKey {
@@ -152,7 +152,7 @@ let _offset_storage = StaticCallStorage()
 func _offset_default(_ x: Int) -> Int { x &+ 100 }
 @inline(never) func _offset_address(_ f: _offset_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 @inline(never) func _offset_register() {
-    StaticCallRuntime.register(_offset_storage, name: "offset(_:)", trampoline: _offset_address({ _offset_trampoline($0) }),
+    StaticCallRuntime.register(_offset_storage, name: "offset(_:)", trampolineThunk: _offset_address({ _offset_trampoline($0) }),
                                defaultTarget: _offset_address({ _offset_default($0) }),
                                capabilities: StaticCallCapabilities(constantWidth: .bits64))
 }

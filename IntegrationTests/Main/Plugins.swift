@@ -195,7 +195,7 @@ extension String {
 
 /// The cheapest StaticCall call that takes the runtime's lock (and so refreshes its object list).
 enum ProcessStaticKeyProbe {
-    static func state() -> KeyState? { StaticCallRuntime.state(_hook_storage) }
+    static func state() -> StaticCallState? { StaticCallRuntime.state(_hook_storage) }
 }
 
 /// Ten rounds (`--rounds`) while another thread updates the host's keys and reads the report:

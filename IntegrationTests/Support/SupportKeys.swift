@@ -29,7 +29,7 @@ func _mix_default(_ a: Int, _ b: Int) -> Int { a &+ b }
 @inline(never) public func _mix_address(_ f: _mix_Thin) -> UInt { unsafeBitCast(f, to: UInt.self) }
 
 @inline(never) public func _mix_register() {
-    StaticCallRuntime.register(_mix_storage, name: "mix(_:_:)", trampoline: _mix_address({ _mix_trampoline($0, $1) }),
+    StaticCallRuntime.register(_mix_storage, name: "mix(_:_:)", trampolineThunk: _mix_address({ _mix_trampoline($0, $1) }),
                                defaultTarget: _mix_address({ _mix_default($0, $1) }),
                                capabilities: StaticCallCapabilities(constantWidth: .bits64))
 }

@@ -7,7 +7,7 @@ import Darwin
 #else
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
-import MachineCode
+internal import MachineCode
 
 /// Hooks for the benchmark tool (`Benchmarks/Sources/staticcall-bench`). Not API.
 @_spi(Measurement)

@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// What happened, for people and for tests. `print(report)` renders a table.
 public struct StaticCallReport: Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// The low-level API that `@StaticCall` and `@StaticKey` expansions call. Use the macros instead; this is
 /// documented so that the expansions are readable and so that tests can declare keys by hand.
@@ -35,7 +35,7 @@ import MachineCode
 /// #endif
 /// @inline(never) func _staticcallRegister_scale() {
 ///     StaticCallRuntime.register(_staticcallStorage_scale, name: "scale(_:)",
-///         trampoline: _staticcallKey_scale.trampolineAddress(),       // { a0 in _staticcallTrampoline_scale(a0) }
+///         trampolineThunk: _staticcallKey_scale.trampolineAddress(),       // { a0 in _staticcallTrampoline_scale(a0) }
 ///         defaultTarget: _staticcallAddress_scale({ a0 in _staticcallDefault_scale(a0) }),
 ///         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
 /// }
@@ -56,22 +56,22 @@ public enum StaticCallRuntime {
     /// static_call_init() for one key: its sites are discovered, proven and patched to `defaultTarget`.
     ///
     /// - Parameters:
-    ///   - trampoline: the address of a thunk that forwards to the trampoline (`{ _staticcallTrampoline_scale($0) }`).
+    ///   - trampolineThunk: the address of a thunk that forwards to the trampoline (`{ _staticcallTrampoline_scale($0) }`).
     ///   - defaultTarget: the address of the default body (a thunk is fine: it is followed).
-    public static func register(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
+    public static func register(_ storage: borrowing StaticCallStorage, name: String, trampolineThunk: UInt,
                                 defaultTarget: UInt, capabilities: StaticCallCapabilities = .init()) {
         withUnsafePointer(to: storage) {
-            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampoline),
+            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampolineThunk),
                                     defaultTarget: UInt64(defaultTarget), capabilities: capabilities)
         }
     }
 
     /// Registers a static key (a `Bool` read whose call sites become immediate loads): the analogue of
     /// DEFINE_STATIC_KEY_TRUE/FALSE. Its sites are patched to load `initialValue` at once.
-    public static func registerStaticKey(_ storage: borrowing StaticCallStorage, name: String, trampoline: UInt,
+    public static func registerStaticKey(_ storage: borrowing StaticCallStorage, name: String, trampolineThunk: UInt,
                                          defaultTarget: UInt, initialValue: Bool) {
         withUnsafePointer(to: storage) {
-            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampoline), defaultTarget: UInt64(defaultTarget),
+            ProcessRuntime.register($0, name: name, trampolineThunk: UInt64(trampolineThunk), defaultTarget: UInt64(defaultTarget),
                                     capabilities: StaticCallCapabilities(constantWidth: .bits8),
                                     initialState: .constant(initialValue ? 1 : 0, .bits8))
         }
@@ -112,8 +112,8 @@ public enum StaticCallRuntime {
     }
 
     /// Makes every call site load `bits` instead of calling. The analogue of DEFINE_STATIC_CALL_RET0, generalised.
-    public static func setConstant(_ storage: borrowing StaticCallStorage, bits: UInt64, width: ConstantWidth) {
-        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, .constant(bits, width)) }
+    public static func setConstant(_ storage: borrowing StaticCallStorage, bits: UInt64, width: StaticCallConstantWidth) {
+        withUnsafePointer(to: storage) { ProcessRuntime.setState($0, .constant(bits, width.machine)) }
     }
 
     /// Back to the default target.
@@ -125,14 +125,17 @@ public enum StaticCallRuntime {
     }
 
     /// The current state, or nil if the key is not registered. The analogue of static_call_query().
-    public static func state(_ storage: borrowing StaticCallStorage) -> KeyState? {
-        withUnsafePointer(to: storage) { ProcessRuntime.state(of: $0) }
+    /// (Generated code asks `if case .disabled? = StaticCallRuntime.state(storage)`.)
+    public static func state(_ storage: borrowing StaticCallStorage) -> StaticCallState? {
+        withUnsafePointer(to: storage) { p in
+            ProcessRuntime.state(of: p).map { StaticCallState($0, defaultTarget: ProcessRuntime.defaultTarget(of: p)) }
+        }
     }
 
     /// The current target's address, or nil when the key is disabled, constant or unregistered.
     public static func target(_ storage: borrowing StaticCallStorage) -> UInt? {
-        if case let .target(t)? = state(storage) { return UInt(t) }
-        return nil
+        guard case let .target(t)? = withUnsafePointer(to: storage, { ProcessRuntime.state(of: $0) }) else { return nil }
+        return UInt(t)
     }
 
     // MARK: - State, restore, and targets in every state
@@ -156,36 +159,36 @@ public enum StaticCallRuntime {
 
     /// `$f.target`: a function that behaves as the key does now, in every state, and that `update(to:)`
     /// turns back into that state: the current target; while disabled, a function that does nothing;
-    /// while constant, a function that returns the constant (`trampoline` if none can be made: it
+    /// while constant, a function that returns the constant (`thunk`, the trampoline's thunk, if none can be made: it
     /// behaves the same, but cannot be restored with `update(to:)`). The analogue of static_call_query().
-    public static func currentFunction(_ storage: borrowing StaticCallStorage, trampoline: UInt) -> UInt {
-        switch state(storage) {
+    public static func currentFunction(_ storage: borrowing StaticCallStorage, trampolineThunk thunk: UInt) -> UInt {
+        switch withUnsafePointer(to: storage, { ProcessRuntime.state(of: $0) }) {
         case let .target(t)?: return UInt(t)
         case .disabled?: return ShimFunctions.disabledTarget
-        case let .constant(bits, _)?: return ConstantFunctions.address(returning: bits).map { UInt($0) } ?? trampoline
-        case nil: return trampoline
+        case let .constant(bits, _)?: return ConstantFunctions.address(returning: bits).map { UInt($0) } ?? thunk
+        case nil: return thunk
         }
     }
 
     /// `update(_:)` with a target read from `$f.target`: the functions that stand for the disabled and
     /// constant states give those states back; the key's own trampoline (which would call itself) is
     /// refused with a warning. Any other target is retargeted to.
-    public static func update(_ storage: borrowing StaticCallStorage, to target: UInt, trampoline: UInt,
+    public static func update(_ storage: borrowing StaticCallStorage, to target: UInt, trampolineThunk thunk: UInt,
                               capabilities: StaticCallCapabilities) {
-        guard let state = keyState(for: target, trampoline: trampoline, capabilities: capabilities) else {
+        guard let state = keyState(for: target, thunk: thunk, capabilities: capabilities) else {
             warn("an update to a key's own trampoline (its target read while it held a constant no function could be made for) was ignored: it would call itself")
             return
         }
         withUnsafePointer(to: storage) { ProcessRuntime.setState($0, state) }
     }
 
-    /// The state a target stands for (see `update(_:to:trampoline:capabilities:)`); nil for the key's own
+    /// The state a target stands for (see `update(_:to:trampolineThunk:capabilities:)`); nil for the key's own
     /// trampoline, which stands for no change.
-    private static func keyState(for target: UInt, trampoline: UInt, capabilities: StaticCallCapabilities) -> KeyState? {
+    private static func keyState(for target: UInt, thunk: UInt, capabilities: StaticCallCapabilities) -> KeyState? {
         let t = UInt64(target)
-        if target == trampoline { return nil }
+        if target == thunk { return nil }
         if capabilities.canDisable, target == ShimFunctions.disabledTarget { return .disabled }
-        if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) { return .constant(bits, width) }
+        if let width = capabilities.constantWidth, let bits = ConstantFunctions.value(returnedBy: t) { return .constant(bits, width.machine) }
         return .target(t)
     }
 
@@ -217,9 +220,9 @@ public enum StaticCallRuntime {
 
     /// The state `update(to: target)` gives a key (see there), without changing it. The key's own
     /// trampoline stands for no change: the key's current state.
-    public static func state(_ storage: borrowing StaticCallStorage, targeting target: UInt, trampoline: UInt,
+    public static func state(_ storage: borrowing StaticCallStorage, targeting target: UInt, trampolineThunk thunk: UInt,
                              capabilities: StaticCallCapabilities) -> StaticCallState {
-        guard let state = keyState(for: target, trampoline: trampoline, capabilities: capabilities) else { return callState(storage) }
+        guard let state = keyState(for: target, thunk: thunk, capabilities: capabilities) else { return callState(storage) }
         return StaticCallState(state, defaultTarget: nil)
     }
 }

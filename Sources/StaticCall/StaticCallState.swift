@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// A static call's state as a value: what `$f.state` returns and `$f.restore(_:)` gives back exactly.
 /// The analogue of what the kernel's static_call_query() returns, for every state (the kernel's NULL and
@@ -27,6 +27,9 @@ public struct StaticCallState: Hashable, Sendable, CustomStringConvertible {
 
     /// The state of a key that has never been updated: it calls its declaration's body.
     public static let defaultBody = StaticCallState(.defaultBody)
+
+    /// The state of a disabled key: every call does nothing (`$f.disable()`).
+    public static let disabled = StaticCallState(.disabled)
 
     /// Whether the key calls its declaration's body.
     public var isDefault: Bool { value == .defaultBody }

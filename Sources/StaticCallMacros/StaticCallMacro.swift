@@ -224,7 +224,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.register(
                     \(raw: storage), name: "\(raw: m.displayName)",
-                    trampoline: \(raw: qualifier)\(raw: keyType).trampolineAddress(),
+                    trampolineThunk: \(raw: qualifier)\(raw: keyType).trampolineAddress(),
                     defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: m.labelledArguments)) }),
                     capabilities: \(raw: capabilities))
             }
@@ -259,7 +259,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             /// function read from `target` gives back the state it was read in (disabled, a constant).
             \(memberAccess)func update(_ target: Function) {
                 registerIfNeeded()
-                StaticCallRuntime.update(\(storage), to: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                StaticCallRuntime.update(\(storage), to: \(address)(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
             }
 
             /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -275,7 +275,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
             /// function that returns it; `update(to:)` with either gives that state back.
             \(memberAccess)var target: Function {
                 registerIfNeeded()
-                return unsafeBitCast(StaticCallRuntime.currentFunction(\(storage), trampoline: Self.trampolineAddress()), to: Function?.self)!
+                return unsafeBitCast(StaticCallRuntime.currentFunction(\(storage), trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
             }
 
             /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -289,7 +289,7 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
 
             /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
             \(memberAccess)func state(targeting target: Function) -> StaticCallState {
-                StaticCallRuntime.state(\(storage), targeting: \(address)(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                StaticCallRuntime.state(\(storage), targeting: \(address)(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
             }
 
             /// Runs `body` with every call of `\(m.displayName)` going to `target`, then gives the key back

@@ -145,7 +145,7 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             \(raw: peerAccess)\(raw: s)func \(raw: register)() {
                 StaticCallRuntime.registerStaticKey(
                     \(raw: storage), name: "\(raw: m.displayName)",
-                    trampoline: \(raw: address)({ \(raw: q)\(raw: trampoline)() }),
+                    trampolineThunk: \(raw: address)({ \(raw: q)\(raw: trampoline)() }),
                     defaultTarget: \(raw: address)({ \(raw: m.initial ? "true" : "false") }),
                     initialValue: \(raw: m.initial ? "true" : "false"))
             }

@@ -70,7 +70,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_scale() {
                 StaticCallRuntime.register(
                     _staticcallStorage_scale, name: "scale(_:)",
-                    trampoline: _staticcallKey_scale.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_scale.trampolineAddress(),
                     defaultTarget: _staticcallAddress_scale({ a0 in
                             _staticcallDefault_scale(a0)
                         }),
@@ -115,7 +115,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_scale, to: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_scale, to: _staticcallAddress_scale(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -131,7 +131,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_scale, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_scale, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -147,7 +147,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_scale, targeting: _staticcallAddress_scale(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_scale, targeting: _staticcallAddress_scale(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `scale(_:)` going to `target`, then gives the key back
@@ -273,7 +273,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_onPacket() {
                 StaticCallRuntime.register(
                     _staticcallStorage_onPacket, name: "onPacket(_:label:)",
-                    trampoline: _staticcallKey_onPacket.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_onPacket.trampolineAddress(),
                     defaultTarget: _staticcallAddress_onPacket({ a0, a1 in
                             _staticcallDefault_onPacket(&a0, label: a1)
                         }),
@@ -318,7 +318,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_onPacket, to: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_onPacket, to: _staticcallAddress_onPacket(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -334,7 +334,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_onPacket, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_onPacket, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -350,7 +350,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_onPacket, targeting: _staticcallAddress_onPacket(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_onPacket, targeting: _staticcallAddress_onPacket(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `onPacket(_:label:)` going to `target`, then gives the key back
@@ -483,7 +483,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_tracing() {
                 StaticCallRuntime.register(
                     _staticcallStorage_tracing, name: "tracing()",
-                    trampoline: _staticcallKey_tracing.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_tracing.trampolineAddress(),
                     defaultTarget: _staticcallAddress_tracing({
                             _staticcallDefault_tracing()
                         }),
@@ -528,7 +528,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 public func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_tracing, to: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_tracing, to: _staticcallAddress_tracing(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -544,7 +544,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 public var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_tracing, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_tracing, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -560,7 +560,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 public func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_tracing, targeting: _staticcallAddress_tracing(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_tracing, targeting: _staticcallAddress_tracing(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `tracing()` going to `target`, then gives the key back
@@ -686,7 +686,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_parse() {
                 StaticCallRuntime.register(
                     _staticcallStorage_parse, name: "parse(_:)",
-                    trampoline: _staticcallKey_parse.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_parse.trampolineAddress(),
                     defaultTarget: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallDefault_parse(a0)
                         }),
@@ -731,7 +731,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_parse, to: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_parse, to: _staticcallAddress_parse(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -747,7 +747,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_parse, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_parse, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -763,7 +763,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_parse, targeting: _staticcallAddress_parse(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_parse, targeting: _staticcallAddress_parse(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `parse(_:)` going to `target`, then gives the key back
@@ -884,7 +884,7 @@ struct StaticCallExpansionTests {
                 static func _staticcallRegister_encode() {
                     StaticCallRuntime.register(
                         _staticcallStorage_encode, name: "Codec.encode(_:)",
-                        trampoline: Codec._staticcallKey_encode.trampolineAddress(),
+                        trampolineThunk: Codec._staticcallKey_encode.trampolineAddress(),
                         defaultTarget: _staticcallAddress_encode({ a0 in
                                 Codec._staticcallDefault_encode(a0)
                             }),
@@ -929,7 +929,7 @@ struct StaticCallExpansionTests {
                     /// function read from `target` gives back the state it was read in (disabled, a constant).
                     func update(_ target: Function) {
                         registerIfNeeded()
-                        StaticCallRuntime.update(_staticcallStorage_encode, to: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.update(_staticcallStorage_encode, to: _staticcallAddress_encode(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -945,7 +945,7 @@ struct StaticCallExpansionTests {
                     /// function that returns it; `update(to:)` with either gives that state back.
                     var target: Function {
                         registerIfNeeded()
-                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_encode, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_encode, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                     }
 
                     /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -961,7 +961,7 @@ struct StaticCallExpansionTests {
 
                     /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                     func state(targeting target: Function) -> StaticCallState {
-                        StaticCallRuntime.state(_staticcallStorage_encode, targeting: _staticcallAddress_encode(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.state(_staticcallStorage_encode, targeting: _staticcallAddress_encode(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// Runs `body` with every call of `Codec.encode(_:)` going to `target`, then gives the key back
@@ -1088,7 +1088,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_allocate() {
                 StaticCallRuntime.register(
                     _staticcallStorage_allocate, name: "allocate(_:)",
-                    trampoline: _staticcallKey_allocate.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_allocate.trampolineAddress(),
                     defaultTarget: _staticcallAddress_allocate({ a0 in
                             _staticcallDefault_allocate(a0)
                         }),
@@ -1133,7 +1133,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 internal func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_allocate, to: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_allocate, to: _staticcallAddress_allocate(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1149,7 +1149,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 internal var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_allocate, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_allocate, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -1165,7 +1165,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 internal func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_allocate, targeting: _staticcallAddress_allocate(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_allocate, targeting: _staticcallAddress_allocate(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `allocate(_:)` going to `target`, then gives the key back
@@ -1289,7 +1289,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_area() {
                 StaticCallRuntime.register(
                     _staticcallStorage_area, name: "area(_:)",
-                    trampoline: _staticcallKey_area.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_area.trampolineAddress(),
                     defaultTarget: _staticcallAddress_area({ a0 in
                             _staticcallDefault_area(a0)
                         }),
@@ -1334,7 +1334,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_area, to: _staticcallAddress_area(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_area, to: _staticcallAddress_area(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1350,7 +1350,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_area, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_area, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -1366,7 +1366,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_area, targeting: _staticcallAddress_area(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_area, targeting: _staticcallAddress_area(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `area(_:)` going to `target`, then gives the key back
@@ -1513,7 +1513,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_fetch() {
                 StaticCallRuntime.register(
                     _staticcallStorage_fetch, name: "fetch()",
-                    trampoline: _staticcallKey_fetch.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_fetch.trampolineAddress(),
                     defaultTarget: _staticcallAddress_fetch({
                             _staticcallDefault_fetch()
                         }),
@@ -1558,7 +1558,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_fetch, to: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_fetch, to: _staticcallAddress_fetch(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1574,7 +1574,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_fetch, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_fetch, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -1590,7 +1590,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_fetch, targeting: _staticcallAddress_fetch(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_fetch, targeting: _staticcallAddress_fetch(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `fetch()` going to `target`, then gives the key back
@@ -1736,7 +1736,7 @@ struct StaticCallExpansionTests {
                 static func _staticcallRegister_stage() {
                     StaticCallRuntime.register(
                         _staticcallStorage_stage, name: "stage(_:)",
-                        trampoline: Self._staticcallKey_stage.trampolineAddress(),
+                        trampolineThunk: Self._staticcallKey_stage.trampolineAddress(),
                         defaultTarget: _staticcallAddress_stage({ a0 in
                                 Self._staticcallDefault_stage(a0)
                             }),
@@ -1781,7 +1781,7 @@ struct StaticCallExpansionTests {
                     /// function read from `target` gives back the state it was read in (disabled, a constant).
                     func update(_ target: Function) {
                         registerIfNeeded()
-                        StaticCallRuntime.update(_staticcallStorage_stage, to: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.update(_staticcallStorage_stage, to: _staticcallAddress_stage(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -1797,7 +1797,7 @@ struct StaticCallExpansionTests {
                     /// function that returns it; `update(to:)` with either gives that state back.
                     var target: Function {
                         registerIfNeeded()
-                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_stage, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                        return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_stage, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                     }
 
                     /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -1813,7 +1813,7 @@ struct StaticCallExpansionTests {
 
                     /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                     func state(targeting target: Function) -> StaticCallState {
-                        StaticCallRuntime.state(_staticcallStorage_stage, targeting: _staticcallAddress_stage(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                        StaticCallRuntime.state(_staticcallStorage_stage, targeting: _staticcallAddress_stage(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                     }
 
                     /// Runs `body` with every call of `stage(_:)` going to `target`, then gives the key back
@@ -1953,7 +1953,7 @@ struct StaticCallExpansionTests {
             func _staticcallRegister_makeSequence() {
                 StaticCallRuntime.register(
                     _staticcallStorage_makeSequence, name: "makeSequence()",
-                    trampoline: _staticcallKey_makeSequence.trampolineAddress(),
+                    trampolineThunk: _staticcallKey_makeSequence.trampolineAddress(),
                     defaultTarget: _staticcallAddress_makeSequence({
                             _staticcallDefault_makeSequence()
                         }),
@@ -1998,7 +1998,7 @@ struct StaticCallExpansionTests {
                 /// function read from `target` gives back the state it was read in (disabled, a constant).
                 func update(_ target: Function) {
                     registerIfNeeded()
-                    StaticCallRuntime.update(_staticcallStorage_makeSequence, to: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.update(_staticcallStorage_makeSequence, to: _staticcallAddress_makeSequence(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// The same as `update(_:)`, naming a function. In Swift 6 language mode the compiler cannot yet
@@ -2014,7 +2014,7 @@ struct StaticCallExpansionTests {
                 /// function that returns it; `update(to:)` with either gives that state back.
                 var target: Function {
                     registerIfNeeded()
-                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_makeSequence, trampoline: Self.trampolineAddress()), to: Function?.self)!
+                    return unsafeBitCast(StaticCallRuntime.currentFunction(_staticcallStorage_makeSequence, trampolineThunk: Self.trampolineAddress()), to: Function?.self)!
                 }
 
                 /// The key's state as a value (default body, a target, disabled, a constant), for `restore(_:)`.
@@ -2030,7 +2030,7 @@ struct StaticCallExpansionTests {
 
                 /// The state `update(target)` would give the key (for overrides applied later, as by a test trait).
                 func state(targeting target: Function) -> StaticCallState {
-                    StaticCallRuntime.state(_staticcallStorage_makeSequence, targeting: _staticcallAddress_makeSequence(target), trampoline: Self.trampolineAddress(), capabilities: Self.capabilities)
+                    StaticCallRuntime.state(_staticcallStorage_makeSequence, targeting: _staticcallAddress_makeSequence(target), trampolineThunk: Self.trampolineAddress(), capabilities: Self.capabilities)
                 }
 
                 /// Runs `body` with every call of `makeSequence()` going to `target`, then gives the key back

@@ -73,7 +73,7 @@ struct StaticKeyMacroTests {
             func _statickeyRegister_tracingEnabled() {
                 StaticCallRuntime.registerStaticKey(
                     _statickeyStorage_tracingEnabled, name: "tracingEnabled",
-                    trampoline: _statickeyAddress_tracingEnabled({
+                    trampolineThunk: _statickeyAddress_tracingEnabled({
                             _statickeyTrampoline_tracingEnabled()
                         }),
                     defaultTarget: _statickeyAddress_tracingEnabled({
@@ -258,7 +258,7 @@ struct StaticKeyMacroTests {
                 static func _statickeyRegister_verbose() {
                     StaticCallRuntime.registerStaticKey(
                         _statickeyStorage_verbose, name: "Log.verbose",
-                        trampoline: _statickeyAddress_verbose({
+                        trampolineThunk: _statickeyAddress_verbose({
                                 Log._statickeyTrampoline_verbose()
                             }),
                         defaultTarget: _statickeyAddress_verbose({
@@ -454,7 +454,7 @@ struct StaticKeyMacroTests {
             func _statickeyRegister_flag() {
                 StaticCallRuntime.registerStaticKey(
                     _statickeyStorage_flag, name: "flag",
-                    trampoline: _statickeyAddress_flag({
+                    trampolineThunk: _statickeyAddress_flag({
                             _statickeyTrampoline_flag()
                         }),
                     defaultTarget: _statickeyAddress_flag({
@@ -649,7 +649,7 @@ struct StaticKeyMacroTests {
             func _statickeyRegister_level() {
                 StaticCallRuntime.registerStaticKey(
                     _statickeyStorage_level, name: "level",
-                    trampoline: _statickeyAddress_level({
+                    trampolineThunk: _statickeyAddress_level({
                             _statickeyTrampoline_level()
                         }),
                     defaultTarget: _statickeyAddress_level({
@@ -860,7 +860,7 @@ struct StaticKeyMacroTests {
             func _statickeyRegister_flag() {
                 StaticCallRuntime.registerStaticKey(
                     _statickeyStorage_flag, name: "flag",
-                    trampoline: _statickeyAddress_flag({
+                    trampolineThunk: _statickeyAddress_flag({
                             _statickeyTrampoline_flag()
                         }),
                     defaultTarget: _statickeyAddress_flag({

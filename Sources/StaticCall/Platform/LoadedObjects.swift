@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// One object mapped in this process (the executable, a shared library), as `dl_iterate_phdr` reports it.
 struct LoadedObjectInfo: Equatable {

@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// The file behind one loaded object's text, opened once and checked to be the very file mapped there,
 /// so that a page mapped from it is the page the loader mapped: same file, same offset, same name in

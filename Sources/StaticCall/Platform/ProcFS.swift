@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// Reads of this process's own procfs files: what the runtime must know about its threads and mappings
 /// right before it patches (the kernel needs none of this: it stops the world with IPIs).

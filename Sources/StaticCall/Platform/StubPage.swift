@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// Pages of far-jump stubs near one object's text (the kernel allocates its trampolines with
 /// module_alloc() near kernel text for the same reason).

@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// What this process can do, decided once, at the runtime's first entry (the analogue of the kernel's
 /// boot-time feature checks).

@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// The kernel's text_poke_bp() batch protocol, for this process: the fallback for objects whose pages
 /// cannot be remapped (see `PageRemapper`).

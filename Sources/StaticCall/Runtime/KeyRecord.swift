@@ -1,19 +1,4 @@
-import MachineCode
-
-/// What a key can do besides calling a target, fixed by its signature.
-// @_documentation: used only by the macros' expansions (pointfree's packages hide theirs the same way).
-@_documentation(visibility: internal)
-public struct StaticCallCapabilities: Sendable, Equatable {
-    /// `disable()` is allowed (non-throwing `Void` functions).
-    public var canDisable: Bool
-    /// `update(returning:)` is allowed, with this result width (`Bool` and fixed-width integers).
-    public var constantWidth: ConstantWidth?
-
-    public init(canDisable: Bool = false, constantWidth: ConstantWidth? = nil) {
-        self.canDisable = canDisable
-        self.constantWidth = constantWidth
-    }
-}
+internal import MachineCode
 
 /// One patchable site of a key: a proven `call`/`jmp rel32` to its trampoline.
 final class PatchSite {
@@ -61,7 +46,7 @@ final class KeyRecord {
     var updates = 0
     /// For static keys: the static_key_slow_inc()/dec() count; the key is enabled while it is > 0.
     var enableCount = 0
-    /// Whether a disagreement about this static key (see `Runtime.adjustStaticKey`) was warned about.
+    /// Whether a disagreement about this static key (see `KeyRegistry.adjustStaticKey`) was warned about.
     var misuseWarned = false
     var discovered = false
     /// Why this key's sites cannot be patched at all (then it runs in indirect mode), if so.

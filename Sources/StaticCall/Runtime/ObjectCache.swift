@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// What the runtime knows about one loaded object: the shared discovery over its live image (its unwind
 /// index built once), its file, its trampoline symbols. The kernel's per-module static_call_mod, found

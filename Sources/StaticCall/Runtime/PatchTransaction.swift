@@ -8,7 +8,7 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// One site's change in a transaction.
 struct PlannedWrite {

@@ -1,5 +1,5 @@
 import CStaticCall
-import MachineCode
+internal import MachineCode
 
 /// The copy of StaticCall that serves this process: the analogue, for images, of the kernel having
 /// exactly one static_call core however many modules use it.
@@ -26,7 +26,7 @@ enum ProcessRuntime {
     nonisolated(unsafe) private static let claimed: Server = claim()
 
     /// Who serves this process. Every entry point starts here: a signal handler that interrupted this
-    /// thread inside one of the one-time initializers (this one, `Runtime.shared`) is stopped with a
+    /// thread inside one of the one-time initializers (this one, `KeyRegistry.shared`) is stopped with a
     /// message rather than left waiting for itself (the initializer marks its thread in C).
     static var server: Server {
         stopIfInitializing()
@@ -36,7 +36,7 @@ enum ProcessRuntime {
     /// Stops (with the re-entry message) a signal handler that interrupted this thread inside one of this
     /// copy's one-time initializers; also the first thing every entry point other copies call does.
     static func stopIfInitializing() {
-        if ProcessLifecycle.isInitializingOnThisThread { Runtime.stopReentered() }
+        if ProcessLifecycle.isInitializingOnThisThread { KeyRegistry.stopReentered() }
     }
     /// Why this copy's keys run in indirect mode on their own, if another copy's ABI differs.
     nonisolated(unsafe) static var incompatibility: String? {
@@ -88,7 +88,7 @@ enum ProcessRuntime {
                          defaultTarget: UInt64, capabilities: StaticCallCapabilities, initialState: KeyState? = nil) {
         switch server {
         case .local:
-            Runtime.shared.register(storage, name: name, trampolineThunk: trampolineThunk, defaultTarget: defaultTarget,
+            KeyRegistry.shared.register(storage, name: name, trampolineThunk: trampolineThunk, defaultTarget: defaultTarget,
                                     capabilities: capabilities, initialState: initialState)
         case let .remote(table):
             name.withCString { cName in
@@ -105,7 +105,7 @@ enum ProcessRuntime {
 
     static func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
         switch server {
-        case .local: Runtime.shared.setState(storage, state)
+        case .local: KeyRegistry.shared.setState(storage, state)
         case let .remote(table): table.pointee.set_state(storage, wire(state))
         }
     }
@@ -131,28 +131,28 @@ enum ProcessRuntime {
     @discardableResult
     static func adjustStaticKey(_ storage: UnsafePointer<StaticCallStorage>, _ operation: StaticKeyOperation) -> Int {
         switch server {
-        case .local: return Runtime.shared.adjustStaticKey(storage, operation)
+        case .local: return KeyRegistry.shared.adjustStaticKey(storage, operation)
         case let .remote(table): return Int(table.pointee.adjust_static_key(storage, operation.rawValue))
         }
     }
 
     static func setStaticKeyCount(_ storage: UnsafePointer<StaticCallStorage>, _ count: Int) {
         switch server {
-        case .local: Runtime.shared.setStaticKeyCount(storage, count)
+        case .local: KeyRegistry.shared.setStaticKeyCount(storage, count)
         case let .remote(table): table.pointee.set_static_key_count(storage, Int64(count))
         }
     }
 
     static func staticKeyCount(_ storage: UnsafePointer<StaticCallStorage>) -> Int {
         switch server {
-        case .local: return Runtime.shared.staticKeyCount(storage)
+        case .local: return KeyRegistry.shared.staticKeyCount(storage)
         case let .remote(table): return Int(table.pointee.static_key_count(storage))
         }
     }
 
     static func state(of storage: UnsafePointer<StaticCallStorage>) -> KeyState? {
         switch server {
-        case .local: return Runtime.shared.state(of: storage)
+        case .local: return KeyRegistry.shared.state(of: storage)
         case let .remote(table):
             var state = cstaticcall_state()
             return table.pointee.query_state(storage, &state) == 1 ? keyState(state) : nil
@@ -161,7 +161,7 @@ enum ProcessRuntime {
 
     static func defaultTarget(of storage: UnsafePointer<StaticCallStorage>) -> UInt64? {
         switch server {
-        case .local: return Runtime.shared.defaultTarget(of: storage)
+        case .local: return KeyRegistry.shared.defaultTarget(of: storage)
         case let .remote(table):
             var target: UInt64 = 0
             return table.pointee.default_target(storage, &target) == 1 ? target : nil
@@ -171,7 +171,7 @@ enum ProcessRuntime {
     static func batch<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         switch server {
         case .local:
-            return try Runtime.shared.batch(body)
+            return try KeyRegistry.shared.batch(body)
         case let .remote(table):
             var result: Result<R, E>?
             throughTable({ table.pointee.batch($0, $1) }) { result = Result { () throws(E) -> R in try body() } }
@@ -182,7 +182,7 @@ enum ProcessRuntime {
     static func unbatched(_ body: () -> Void) {
         switch server {
         case .local:
-            Runtime.shared.unbatched(body)
+            KeyRegistry.shared.unbatched(body)
         case let .remote(table):
             throughTable({ table.pointee.unbatched($0, $1) }, body)
         }
@@ -203,7 +203,7 @@ enum ProcessRuntime {
 
     static func patchAll() throws(StaticCallError) {
         switch server {
-        case .local: try Runtime.shared.patchAll()
+        case .local: try KeyRegistry.shared.patchAll()
         case let .remote(table):
             var failure: String?
             withUnsafeMutablePointer(to: &failure) { out in
@@ -217,7 +217,7 @@ enum ProcessRuntime {
 
     static func report() -> StaticCallReport {
         switch server {
-        case .local: return Runtime.shared.report()
+        case .local: return KeyRegistry.shared.report()
         case let .remote(table):
             var report: StaticCallReport?
             withUnsafeMutablePointer(to: &report) { out in
@@ -233,7 +233,7 @@ enum ProcessRuntime {
 
     static var mode: StaticCallMode {
         switch server {
-        case .local: return Runtime.shared.capability.mode
+        case .local: return KeyRegistry.shared.capability.mode
         case let .remote(table): return table.pointee.mode() == 0 ? .inline : .indirect
         }
     }

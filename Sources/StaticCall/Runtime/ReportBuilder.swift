@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// Builds `StaticCalls.report()` from the registry's records as they are: each site's status, set when
 /// a transaction planned or wrote it, says whether it is inline and why not (nothing is re-planned).

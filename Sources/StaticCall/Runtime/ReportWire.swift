@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// A report in bytes, to cross from the copy of StaticCall that serves the process to another copy
 /// (ProcessRuntime). Both sides share the runtime ABI version, so the layout needs no tags: fixed-width

@@ -7,14 +7,14 @@ import Darwin
 #else
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
-import MachineCode
+internal import MachineCode
 
 /// The loaded objects and who owns what in them: each object's cache (its unwind index, file and
 /// symbols), which key owns each proven site and each trampoline, and where forwarding targets lead. The
 /// object lifecycle lives here: objects are listed from the loader, and forgotten when it unloads them
 /// (the analogue of the kernel's static_call_add_module()/static_call_del_module(), found lazily
 /// instead of from an objtool section). Used only under the runtime's lock, with the loader's list
-/// locked (`Runtime.exclusive`).
+/// locked (`KeyRegistry.exclusive`).
 final class SiteRegistry {
     /// Every loaded object, except those whose copy of StaticCall reported them unloading.
     private(set) var listed: [LoadedObjectInfo] = []

@@ -1,4 +1,4 @@
-import MachineCode
+internal import MachineCode
 
 /// Far-jump stubs for targets out of rel32 reach of their sites (a function of another image), in areas
 /// of stub pages near each object whose sites need them.

@@ -7,7 +7,7 @@ import Darwin
 #else
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
-import MachineCode
+internal import MachineCode
 
 /// Names addresses for the report: the nearest function symbol from the object's file on disk
 /// (`.symtab`, else `.dynsym`), demangled by the Swift runtime. Each object's table is read on the first

@@ -8,20 +8,23 @@ import Darwin
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
 import CStaticCall
-import MachineCode
+internal import MachineCode
 import Synchronization
 
-/// The registry and the patcher. Every method does its work under `lock` (a batch's closure and the
-/// calls of key records run outside it); calls through trampolines never take it.
-final class Runtime: @unchecked Sendable {
-    static let shared: Runtime = {
+/// This copy of StaticCall's runtime: the registry of keys and their states, and the patcher that brings
+/// their sites to those states (the kernel's static_call core). `ProcessRuntime` sends every call here
+/// when this copy serves the process; `StaticCallRuntime` is only the entry points of generated code.
+/// Every method does its work under `lock` (a batch's closure and the calls of key records run outside
+/// it); calls through trampolines never take it.
+final class KeyRegistry: @unchecked Sendable {
+    static let shared: KeyRegistry = {
         // Marked from before the stored properties' initializers run: see ProcessRuntime.server.
-        ProcessLifecycle.initializing { Runtime() }
+        ProcessLifecycle.initializing { KeyRegistry() }
     }()
 
     /// `shared`, for the entry points other copies of StaticCall call (they reach this copy without its
     /// `ProcessRuntime.server`): checked the same way.
-    static var served: Runtime {
+    static var served: KeyRegistry {
         ProcessRuntime.stopIfInitializing()
         return shared
     }
@@ -56,10 +59,10 @@ final class Runtime: @unchecked Sendable {
         // fork(): the child must find the lock free and (Linux) re-register for membarrier (a new mm).
         // Children made without fork handlers are caught by the pid check in flush().
         pthread_atfork(
-            { Runtime.shared.lock.lock() },
-            { Runtime.shared.lock.unlock() },
+            { KeyRegistry.shared.lock.lock() },
+            { KeyRegistry.shared.lock.unlock() },
             {
-                let runtime = Runtime.shared
+                let runtime = KeyRegistry.shared
                 runtime.lock.reinitializeInChild()
                 runtime.busyThread.store(0, ordering: .relaxed)
                 runtime.resetAfterFork()
@@ -284,7 +287,7 @@ final class Runtime: @unchecked Sendable {
         case .disabled where !record.capabilities.canDisable:
             warn("\(record.name) cannot be disabled (only non-throwing Void functions can): the update was ignored")
             return false
-        case let .constant(_, width) where record.capabilities.constantWidth != width:
+        case let .constant(_, width) where record.capabilities.constantWidth?.machine != width:
             warn("\(record.name) cannot return a constant of \(width.rawValue) bits: the update was ignored")
             return false
         case let .target(t) where callsItself(record, t):
