@@ -55,6 +55,14 @@ final class ReportBuilderTests {
         #expect(key.unpatched.prefix(2).map(\.reason) == ["its trampoline is shared with f()", "its trampoline is shared with f()"])
     }
 
+    @Test func aKeysProblemExplainsSitesNotPlannedSinceItWasFound() {
+        let capability = Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writer: nil)
+        let problem = "its trampoline is shared with g()"
+        let key = ReportBuilder.report([record([.onTrampoline(.indirectMode), .onTrampoline(.notYetPatched)], problem: problem)],
+                                       capability: capability, targetName: { _ in "" }).keys[0]
+        #expect(key.unpatched.prefix(2).map(\.reason) == [problem, problem])
+    }
+
     @Test func indirectModeSitesGiveTheModesReason() {
         let capability = Capability(mode: .indirect, reason: "STATICCALL_MODE=indirect", writer: nil)
         let report = ReportBuilder.report([record([.onTrampoline(.indirectMode)])], capability: capability, targetName: { _ in "" })

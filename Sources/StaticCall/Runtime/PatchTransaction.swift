@@ -60,7 +60,8 @@ final class PatchTransaction {
     /// message per site that does not hold its new bytes, plus one if the emulation of sites left trapped
     /// by an earlier INT3 transaction could not follow the update (empty when every site took it). Sets
     /// each site's `current`, and its `status`: the planned one once written, `leftAlone` with the reason
-    /// when not.
+    /// when not, `onTrampoline(.revertedToFile)` for every site of a range a failed page remap gave back
+    /// the file's bytes.
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
         var failures: [String] = []

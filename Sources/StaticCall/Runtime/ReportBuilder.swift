@@ -21,9 +21,11 @@ enum ReportBuilder {
                 if inline && site.status == .inline {
                     patched.append(UInt(site.address))
                 } else {
-                    // Inline bytes of a key that has a problem since: it goes back to its trampoline at
+                    // A key with a problem is explained by it wherever its sites have not been planned since
+                    // (inline bytes, or found by a check inside a batch): they go back to the trampoline at
                     // its next transaction.
-                    let reason = site.status.reason ?? .keyProblem
+                    var reason = site.status.reason ?? .keyProblem
+                    if record.problem != nil && (reason == .notYetPatched || reason == .indirectMode) { reason = .keyProblem }
                     unpatched.append((UInt(site.address), reason.description(problem: record.problem, indirectReason: capability.reason)))
                 }
             }

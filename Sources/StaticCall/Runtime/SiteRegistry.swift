@@ -137,7 +137,10 @@ final class SiteRegistry {
             siteOwners[site.address] = nil
             forgotten.append(site.address)
         }
-        if !forgotten.isEmpty { sortedSitesStale = true }
+        if !forgotten.isEmpty {
+            sortedSitesStale = true
+            forwarders = [:] // a remembered chain may end at a released site
+        }
         if let t = record.trampoline, trampolineOwners[t] == record.id { trampolineOwners[t] = nil }
         return forgotten
     }

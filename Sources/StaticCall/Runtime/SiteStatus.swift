@@ -1,5 +1,5 @@
-/// What one proven site holds, set only where its bytes are decided: at discovery, when a transaction
-/// plans it and when a transaction writes it (or fails to). `StaticCalls.report()` reads it; nothing
+/// What one proven site holds, set only where its bytes are decided: when a transaction plans it and
+/// when a transaction writes it (or fails to); sites found in indirect mode say so at discovery. `StaticCalls.report()` reads it; nothing
 /// re-plans a site to explain it, so "why" has one source.
 enum SiteStatus: Equatable {
     /// Holds its key's state inline: a direct call or jump to the target, a NOP, a constant load.
@@ -7,7 +7,9 @@ enum SiteStatus: Equatable {
     /// Holds a call or jump to the key's trampoline (the compiler's own instruction), for `reason`.
     case onTrampoline(SiteReason)
     /// The last write did not happen: the site holds what it held before (its previous whole
-    /// instruction, or its original one if a failed page remap gave the file's bytes back).
+    /// instruction, or its original one if a failed page remap gave the file's bytes back), or an INT3
+    /// whose handler emulates the new state (left trapped by a failed INT3 transaction, until a later
+    /// transaction finishes it).
     case leftAlone(SiteReason)
 
     /// Why the site does not hold its key's state inline (nil when it does).
@@ -21,7 +23,8 @@ enum SiteStatus: Equatable {
 
 /// Why a site is not inline. Rendered to text only for the report and the warnings (`description(...)`).
 enum SiteReason: Equatable {
-    /// Found, not yet planned (its key changed inside a batch that has not ended, or the mode is not decided).
+    /// Found, not yet planned (found by the self-call check of an update inside a batch, which plans
+    /// nothing until the batch ends).
     case notYetPatched
     /// The process runs in indirect mode; the capability's reason says why.
     case indirectMode
