@@ -133,7 +133,7 @@ final class PageRemapper {
             }
             // The edits, moved to the new pages, as few writes as possible (one per page).
             let base = UInt64(UInt(bitPattern: fresh))
-            let moved = edits.map { TextEdit(address: base + ($0.address - start), bytes: $0.bytes) }
+            let moved = edits.map { edit in var e = edit; e.address = base + (edit.address - start); return e }
             let spans = TextSpans.coalesce(moved, pageSize: Self.pageSize, maxGap: Int(Self.pageSize)) { readText(at: $0, count: $1) }
             do {
                 for span in spans { try mem.write(span.bytes, at: span.address) }

@@ -115,9 +115,21 @@ final class SiteRegistry {
     /// The key that owns the site at `address`, if any.
     func owner(ofSite address: UInt64) -> UInt? { siteOwners[address]?.owner }
 
-    /// Whether a site of key `id` begins within the 16 bytes from `address` (a forwarder's jump).
-    func hasSite(of id: UInt, near address: UInt64) -> Bool {
-        (address..<(address &+ 16)).contains { siteOwners[$0]?.owner == id }
+    /// Whether a site of key `id` (of any key, when nil) begins within the 16 bytes from `address` (a
+    /// forwarder's jump). A binary search of the sorted sites: every update asks it (is the target a
+    /// forwarder to the key itself?), and 16 hashed look-ups cost more than the rest of planning a site.
+    func hasSite(of id: UInt? = nil, near address: UInt64) -> Bool {
+        let all = sites
+        var lo = 0, hi = all.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if all[mid].address < address { lo = mid + 1 } else { hi = mid }
+        }
+        while lo < all.count && all[lo].address < address &+ 16 {
+            if id == nil || siteOwners[all[lo].address]?.owner == id { return true }
+            lo += 1
+        }
+        return false
     }
 
     /// Every proven site of every key, sorted by address.
@@ -158,7 +170,7 @@ final class SiteRegistry {
         var t = target
         for _ in 0..<4 {
             // A forwarder's jump is within its first 14 bytes (endbr64, push/mov/pop frame, jmp).
-            if (t..<(t + 16)).contains(where: { siteOwners[$0] != nil }) { break }
+            if hasSite(near: t) { break }
             guard let cache = object(containing: t), let bytes = cache.functionBytes(startingAt: t),
                   let next = SiteDiscovery.forwardedTarget(bytes, at: t, allowSingleCall: false),
                   object(containing: next) != nil else { break }
