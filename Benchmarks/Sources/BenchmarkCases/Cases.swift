@@ -31,8 +31,19 @@ public enum LoopCases {
         LoopCase(group: "hook", name: "@StaticCall hook(i) after disable()", symbol: "staticbench_hook_static_value", run: { hookStaticValue($0) }),
         LoopCase(group: "hook", name: "optional closure hook?(i) set to nil", symbol: "staticbench_hook_closure_value", run: { hookClosureValue($0) }),
         LoopCase(group: "flag", name: "@StaticKey read", symbol: "staticbench_flag_key", run: { flagKey($0) }),
+        LoopCase(group: "flag", name: "no flag (the same loop without the if)", symbol: "staticbench_flag_none", run: { flagNone($0) }),
         LoopCase(group: "flag", name: "plain global Bool", symbol: "staticbench_flag_bool", run: { flagBool($0) }),
         LoopCase(group: "flag", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flag_atomic", run: { flagAtomic($0) }),
+        LoopCase(group: "flag, read before the call", name: "@StaticKey read", symbol: "staticbench_flagbefore_key", run: { flagBeforeKey($0) }),
+        LoopCase(group: "flag, read before the call", name: "plain global Bool", symbol: "staticbench_flagbefore_bool", run: { flagBeforeBool($0) }),
+        LoopCase(group: "flag, read before the call", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flagbefore_atomic", run: { flagBeforeAtomic($0) }),
+        LoopCase(group: "flag guarding a block (3 live values)", name: "@StaticKey read", symbol: "staticbench_flagblock_key", run: { flagBlockKey($0) }),
+        LoopCase(group: "flag guarding a block (3 live values)", name: "no flag (the same loop without the if)", symbol: "staticbench_flagblock_none", run: { flagBlockNone($0) }),
+        LoopCase(group: "flag guarding a block (3 live values)", name: "plain global Bool", symbol: "staticbench_flagblock_bool", run: { flagBlockBool($0) }),
+        LoopCase(group: "flag guarding a block (3 live values)", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flagblock_atomic", run: { flagBlockAtomic($0) }),
+        LoopCase(group: "flag, true (default true)", name: "@StaticKey read", symbol: "staticbench_flagon_key", run: { flagOnKey($0) }),
+        LoopCase(group: "flag, true (default true)", name: "plain global Bool", symbol: "staticbench_flagon_bool", run: { flagOnBool($0) }),
+        LoopCase(group: "flag, true (default true)", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flagon_atomic", run: { flagOnAtomic($0) }),
         LoopCase(group: "constant", name: "@StaticCall update(returning:)", symbol: "staticbench_constant_static", run: { constantStatic($0) }),
         LoopCase(group: "constant", name: "closure returning a captured constant", symbol: "staticbench_constant_closure", run: { constantClosure($0) }),
         LoopCase(group: "end-to-end", name: "packets: static calls + static key", symbol: "staticbench_packets_static", run: { runPacketsStatic($0) }),
@@ -56,6 +67,8 @@ public enum LoopCases {
         setHookClosures(tick: nil, value: nil)
         keyFlag = false
         setBoolFlag(false)
+        keyFlagOn = true
+        setBoolFlagOn(true)
         setConstants(128)
         selectChecksum()
         setPacketTracing(false)
