@@ -71,11 +71,11 @@ final class KeyRecord {
 
     var id: UInt { UInt(bitPattern: storage) }
 
-    /// The storage word that encodes `state`.
-    func word(statistics: Bool) -> UInt {
+    /// The storage word that encodes `state`, with a target given as `follow` follows it.
+    func word(statistics: Bool, follow: (UInt64) -> UInt64 = { $0 }) -> UInt {
         let w: UInt
         switch state {
-        case let .target(t): w = UInt(t)
+        case let .target(t): w = UInt(follow(t))
         case .disabled: w = StaticCallStorage.disabledWord
         case .constant: w = StaticCallStorage.constantWord
         }

@@ -386,7 +386,12 @@ final class KeyRegistry: @unchecked Sendable {
         if case let .constant(bits, _) = record.state {
             record.storage.pointee._constant.store(bits, ordering: .releasing)
         }
-        record.storage.pointee._word.store(record.word(statistics: Environment.statistics), ordering: .releasing)
+        // The target followed through pure forwarders, as patched sites call it: the trampoline's jump
+        // (indirect mode, unpatched sites) then lands on the function itself, not on a closure thunk that
+        // jumps to a default body that jumps to it (`SiteRegistry.followForwarders` says why that is
+        // always the same function).
+        let word = record.word(statistics: Environment.statistics) { self.registry.followForwarders($0) }
+        record.storage.pointee._word.store(word, ordering: .releasing)
     }
 
     // MARK: - Batches
