@@ -40,15 +40,15 @@ def target(what, measured, met):
 cg = {}
 for r in rows("callgrind.md"):
     if len(r) >= 4 and num(r[3]) is not None:
-        cg[(r[1], r[2])] = num(r[3])
-direct = cg.get(("direct call (the limit)", "inline"))
-static = cg.get(("@StaticCall", "inline"))
+        cg[(r[0], r[1], r[2])] = num(r[3])
+direct = cg.get(("call", "direct call (the limit)", "inline"))
+static = cg.get(("call", "@StaticCall", "inline"))
 if direct and static:
     target("patched static call ≤ 1.02× direct call, instructions per iteration",
            f"{static:.2f} / {direct:.2f} = {static / direct:.3f}×", static / direct <= 1.02)
     static_dispatch = static - direct + 1
     for peer in ["global closure variable", "protocol existential", "@_dynamicReplacement(for:)"]:
-        p = cg.get((peer, "inline"))
+        p = cg.get(("call", peer, "inline"))
         if p is None:
             continue
         dispatch = p - direct + 1
@@ -56,20 +56,40 @@ if direct and static:
                f"{dispatch:.2f} vs {static_dispatch:.2f} = {dispatch / static_dispatch:.2f}× "
                f"(whole iteration: {p:.2f} vs {static:.2f} = {p / static:.2f}×)",
                dispatch / static_dispatch >= 3)
-none = cg.get(("no hook (the same loop without it)", "inline"))
+indirect, pointer = cg.get(("call", "@StaticCall", "indirect")), cg.get(("call", "Atomic raw function pointer", "inline"))
+if indirect is not None and pointer is not None:
+    target("@StaticCall in indirect mode ≤ an Atomic raw function pointer, instructions per iteration",
+           f"{indirect:.2f} vs {pointer:.2f}", indirect <= pointer)
+none = cg.get(("hook", "no hook (the same loop without it)", "inline"))
 for hook in ["@StaticCall hook() after disable()", "@StaticCall hook(i) after disable()"]:
-    h = cg.get((hook, "inline"))
+    h = cg.get(("hook", hook, "inline"))
     if none is not None and h is not None:
         target(f"{hook} ≤ the loop without it + 1 instruction", f"+{h - none:.2f}", h - none <= 1.0)
-key, boolean = cg.get(("@StaticKey read", "inline")), cg.get(("plain global Bool", "inline"))
+key, boolean = cg.get(("flag", "@StaticKey read", "inline")), cg.get(("flag", "plain global Bool", "inline"))
 if key is not None and boolean is not None:
     target("@StaticKey read ≤ plain Bool read, instructions per iteration", f"{key:.2f} vs {boolean:.2f}", key <= boolean)
+# Issue #15: a disabled key strictly below a Bool and an Atomic<Bool>, and within 2 of the loop without the
+# if, in every shape; an enabled (default-true) key no more than the Bool.
+for group in ["flag", "flag, read before the call", "flag guarding a block (3 live values)"]:
+    k = cg.get((group, "@StaticKey read", "inline"))
+    b = cg.get((group, "plain global Bool", "inline"))
+    a = cg.get((group, "Atomic<Bool> relaxed load", "inline"))
+    if k is not None and b is not None and a is not None:
+        target(f"disabled @StaticKey < plain Bool and < Atomic<Bool> ({group}), instructions per iteration",
+               f"{k:.2f} vs {b:.2f} and {a:.2f}", k < b and k < a)
+    floor = cg.get((group, "no flag (the same loop without the if)", "inline"))
+    if k is not None and floor is not None:
+        target(f"disabled @StaticKey ≤ the loop without the if + 2 ({group})", f"+{k - floor:.2f}", k - floor <= 2)
+k, b = cg.get(("flag, true (default true)", "@StaticKey read", "inline")), cg.get(("flag, true (default true)", "plain global Bool", "inline"))
+if k is not None and b is not None:
+    target("enabled @StaticKey (default true) ≤ plain Bool, instructions per iteration", f"{k:.2f} vs {b:.2f}", k <= b)
 
 # wall clock: group | case | median | min | ratio
 wall = {}
 for r in rows("wall.md"):
     if len(r) >= 5 and num(r[2]) is not None:
-        wall[r[1]] = num(r[2])
+        # The first group's row for each case name (the flag shapes repeat the names after "flag").
+        wall.setdefault(r[1], num(r[2]))
 if "direct call (the limit)" in wall and "@StaticCall" in wall:
     ratio = wall["@StaticCall"] / wall["direct call (the limit)"]
     target("patched static call ≤ 1.05× direct call, wall clock (interleaved medians)",
