@@ -194,6 +194,7 @@ final class Int3Patcher {
     /// state even when the transaction cannot write it. Returns the error if the table could not be
     /// published.
     func retarget(_ pending: [PlannedWrite]) -> SystemError? {
+        guard !trapped.isEmpty else { return nil } // the usual case: a look-up per site saved
         var changed = false
         for w in pending where trapped[w.site.address] != nil {
             trapped[w.site.address] = Self.poke(w)

@@ -505,6 +505,7 @@ final class KeyRegistry: @unchecked Sendable {
         }
         if !needs.isEmpty { stubs.prepare(needs) }
         var writes: [PlannedWrite] = []
+        writes.reserveCapacity(records.reduce(0) { $0 + $1.sites.count })
         for record in records {
             let state = effectiveState(of: record)
             for site in record.sites {

@@ -139,10 +139,15 @@ final class PatchTransaction {
             // pending ones with their new bytes, the others with what they hold now (a site crossing the
             // range's edge keeps its bytes on both sides).
             let touching = Self.sites(sites, touching: start..<end)
-            let newBytes = Dictionary(run.map { ($0.site.address, $0.new) }, uniquingKeysWith: { a, _ in a })
+            // `run` and `touching` are both sorted by address, and every site of `run` is in `touching`:
+            // one walk pairs them (a dictionary of the run cost more than the rest of the loop).
             var edits: [TextEdit] = []
+            edits.reserveCapacity(touching.count)
+            var r = 0
             for site in touching {
-                var bytes = newBytes[site.address] ?? readText(at: site.address, count: 5)
+                while r < run.count && run[r].site.address < site.address { r += 1 }
+                let pendingWrite = r < run.count && run[r].site.address == site.address ? run[r] : nil
+                var bytes = pendingWrite?.new ?? readText(at: site.address, count: 5)
                 var address = site.address
                 if address < start { bytes.removeFirst(Int(start - address)); address = start }
                 if address + UInt64(bytes.count) > end { bytes.removeLast(Int(address + UInt64(bytes.count) - end)) }
