@@ -82,8 +82,9 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             // lays the default path out as the fall-through, so the key in its default state takes no
             // branch (measured: a default-true key read while true, 27 -> 26 instructions per iteration,
             // the plain Bool's count; Benchmarks, "flag, true"). _slowPath/_fastPath: the standard
-            // library's branch-weight hints; underscored, and the only way Swift spells one.
-            "get { \(raw: m.initial ? "_fastPath" : "_slowPath")(\(raw: m.peer("Trampoline"))()) }",
+            // library's branch-weight hints; underscored, and the only way Swift spells one. Qualified:
+            // a declaration of the user's with the same name would shadow it.
+            "get { Swift.\(raw: m.initial ? "_fastPath" : "_slowPath")(\(raw: m.peer("Trampoline"))()) }",
             "set { if newValue { $\(raw: m.name).enable() } else { $\(raw: m.name).disable() } }",
         ]
     }

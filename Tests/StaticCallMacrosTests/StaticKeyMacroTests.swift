@@ -14,7 +14,7 @@ struct StaticKeyMacroTests {
             """
             public var tracingEnabled {
                 get {
-                    _slowPath(_statickeyTrampoline_tracingEnabled())
+                    Swift._slowPath(_statickeyTrampoline_tracingEnabled())
                 }
                 set {
                     if newValue {
@@ -199,7 +199,7 @@ struct StaticKeyMacroTests {
             enum Log {
                 static var verbose {
                     get {
-                        _fastPath(_statickeyTrampoline_verbose())
+                        Swift._fastPath(_statickeyTrampoline_verbose())
                     }
                     set {
                         if newValue {
@@ -395,7 +395,7 @@ struct StaticKeyMacroTests {
             """
             var flag {
                 get {
-                    _slowPath(_statickeyTrampoline_flag())
+                    Swift._slowPath(_statickeyTrampoline_flag())
                 }
                 set {
                     if newValue {
@@ -590,7 +590,7 @@ struct StaticKeyMacroTests {
             """
             var level: Bool {
                 get {
-                    _slowPath(_statickeyTrampoline_level())
+                    Swift._slowPath(_statickeyTrampoline_level())
                 }
                 set {
                     if newValue {
@@ -801,7 +801,7 @@ struct StaticKeyMacroTests {
             """
             var flag: Bool {
                 get {
-                    _slowPath(_statickeyTrampoline_flag())
+                    Swift._slowPath(_statickeyTrampoline_flag())
                 }
                 set {
                     if newValue {

@@ -101,7 +101,8 @@ typedef struct cstaticcall_runtime_v1 {
 /// This copy's library version, carried in its table for other copies' messages.
 #define CSTATICCALL_VERSION "0.4.0"
 /// StaticCallStorage's size, and the version of its word's encoding (0 unregistered, 1 disabled, 2
-/// constant, else a target; bit 63 counts slow-path calls). Checked by ProcessRuntimeTests.
+/// constant, else a target, followed through pure forwarders; bit 63 counts slow-path calls). Checked by
+/// ProcessRuntimeTests.
 #define CSTATICCALL_STORAGE_SIZE 24
 #define CSTATICCALL_WORD_ENCODING 1
 

@@ -390,7 +390,10 @@ final class KeyRegistry: @unchecked Sendable {
         // (indirect mode, unpatched sites) then lands on the function itself, not on a closure thunk that
         // jumps to a default body that jumps to it (`SiteRegistry.followForwarders` says why that is
         // always the same function).
-        let word = record.word(statistics: Environment.statistics) { self.registry.followForwarders($0) }
+        // Only while this copy serves the process: a copy running alone beside another (incompatible)
+        // one does not know that one's sites, and could follow past a jump it patches.
+        let follows = ProcessRuntime.incompatibility == nil
+        let word = record.word(statistics: Environment.statistics) { follows ? self.registry.followForwarders($0) : $0 }
         record.storage.pointee._word.store(word, ordering: .releasing)
     }
 

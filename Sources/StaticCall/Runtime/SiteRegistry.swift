@@ -118,6 +118,7 @@ final class SiteRegistry {
     /// Whether a site of key `id` (of any key, when nil) begins within the 16 bytes from `address` (a
     /// forwarder's jump). A binary search of the sorted sites: every update asks it (is the target a
     /// forwarder to the key itself?), and 16 hashed look-ups cost more than the rest of planning a site.
+    /// (Near the top of the address space `address &+ 16` wraps and nothing is found: no site is there.)
     func hasSite(of id: UInt? = nil, near address: UInt64) -> Bool {
         let all = sites
         var lo = 0, hi = all.count
@@ -173,7 +174,7 @@ final class SiteRegistry {
             if hasSite(near: t) { break }
             guard let cache = object(containing: t), let bytes = cache.functionBytes(startingAt: t),
                   let next = SiteDiscovery.forwardedTarget(bytes, at: t, allowSingleCall: false),
-                  object(containing: next) != nil else { break }
+                  cache.info.containsExecutable(next) else { break } // never into another object
             t = next
         }
         forwarders[target] = t
