@@ -35,6 +35,7 @@ public enum LoopCases {
         LoopCase(group: "flag", name: "plain global Bool", symbol: "staticbench_flag_bool", run: { flagBool($0) }),
         LoopCase(group: "flag", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flag_atomic", run: { flagAtomic($0) }),
         LoopCase(group: "flag, read before the call", name: "@StaticKey read", symbol: "staticbench_flagbefore_key", run: { flagBeforeKey($0) }),
+        LoopCase(group: "flag, read before the call", name: "no flag (the same loop without the if)", symbol: "staticbench_flagbefore_none", run: { flagBeforeNone($0) }),
         LoopCase(group: "flag, read before the call", name: "plain global Bool", symbol: "staticbench_flagbefore_bool", run: { flagBeforeBool($0) }),
         LoopCase(group: "flag, read before the call", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flagbefore_atomic", run: { flagBeforeAtomic($0) }),
         LoopCase(group: "flag guarding a block (3 live values)", name: "@StaticKey read", symbol: "staticbench_flagblock_key", run: { flagBlockKey($0) }),

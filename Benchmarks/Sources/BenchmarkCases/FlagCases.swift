@@ -69,6 +69,15 @@ public func flagNone(_ n: Int) -> Int {
     return s
 }
 
+/// The "before" shape without its `if`: the same loop as `flagNone`, under its own symbol (each case has one).
+@_silgen_name("staticbench_flagbefore_none")
+@inline(never)
+public func flagBeforeNone(_ n: Int) -> Int {
+    var s = 0
+    for i in 0..<n { s &+= cstaticbench_work(i) }
+    return s
+}
+
 @_silgen_name("staticbench_flagblock_none")
 @inline(never)
 public func flagBlockNone(_ n: Int) -> Int {
