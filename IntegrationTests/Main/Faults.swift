@@ -153,6 +153,32 @@ func runFault(_ name: String) {
         basic()
         stressEndsCurrent()
 
+    // Another patcher writes a site's bytes (a live-patching tool putting back an older instruction):
+    // the runtime must not count that site as its own any more, whatever state its key asks for next.
+    case "foreign-write-at-site":
+        basic()
+        ScaleKey.update { times7($0) }
+        check(sumOfScales(10) == 315, "times7 everywhere")
+        guard let before = key("scale(_:)"), let site = before.patchedSites.first else {
+            check(false, "scale(_:) has a patched site")
+            break
+        }
+        let saved = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: site), count: 5))
+        ScaleKey.update { times5($0) }
+        // The foreign write: times7's call is put back at the site, through /proc/self/mem.
+        let fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)
+        let written = saved.withUnsafeBytes { pwrite(fd, $0.baseAddress, 5, off_t(Int64(bitPattern: UInt64(site)))) }
+        close(fd)
+        check(written == 5, "the foreign write happened (\(written), errno \(errno))")
+        var threw = false
+        do { try StaticCalls.patchAll() } catch { threw = true; print("  patchAll: \(error)") }
+        check(threw, "patchAll() throws: a site does not hold its key's state")
+        let after = key("scale(_:)")
+        let reason = after?.unpatched.first { $0.address == site }?.reason ?? "none"
+        check(!(after?.patchedSites.contains(site) ?? true) && reason.contains("bytes changed under us"),
+              "the report does not count the site and says why (\(reason))")
+        check(after.map { $0.sitesPatched == $0.sitesFound - 1 } ?? false, "every other site is still patched")
+
     // Every way of writing text refused from the start: indirect mode, every result right.
     case "writes-refused-at-start":
         denyProcSelfMem()

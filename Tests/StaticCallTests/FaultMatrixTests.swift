@@ -36,6 +36,7 @@ struct FaultMatrixTests {
         FaultRow(event: "seccomp refuses /proc/self/mem writes (pwrite64)", fault: "proc-mem-refused", outcome: .passes),
         FaultRow(event: "seccomp refuses mprotect(PROT_EXEC)", fault: "mprotect-exec-refused", outcome: .passes),
         FaultRow(event: "seccomp refuses mremap: the INT3 protocol carries the updates", fault: "remap-refused", outcome: .passes),
+        FaultRow(event: "another patcher writes a site's bytes: the site is no longer counted, patchAll() throws", fault: "foreign-write-at-site", outcome: .passes),
         FaultRow(event: "every text write refused from start-up: indirect mode", fault: "writes-refused-at-start", outcome: .passes),
         FaultRow(event: "every text write refused after patching: visible failure, whole instructions", fault: "writes-refused-later", outcome: .passes),
         FaultRow(event: "the INT3 fallback with a thread blocking SIGTRAP: refused while it does, then resumes", fault: "int3-blocked-thread", outcome: .passes),
