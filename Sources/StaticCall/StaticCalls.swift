@@ -24,6 +24,9 @@ public enum StaticCallError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Process-wide operations on every static call and static key.
+///
+/// The plural is deliberate: ``StaticCall()`` is the macro (and the module) that declares one static call;
+/// `StaticCalls` acts on all of them at once (``batch(_:)``, ``report()``, ``patchAll()``, ``mode``).
 public enum StaticCalls {
     /// The best mode this process can use: `.inline` on x86-64 Linux with glibc when text can be patched
     /// (by page remapping, or by the INT3 protocol where remapping is refused); `.indirect` otherwise, in

@@ -30,8 +30,11 @@ public struct StaticCallOverride: TestTrait, SuiteTrait, TestScoping {
     /// returns the state found at the end (nil if it was the override).
     let begin: @Sendable () -> @Sendable () -> String?
 
+    /// On a suite, the override applies once around the whole suite, not again around each test.
     public var isRecursive: Bool { false }
 
+    /// Swift Testing's hook: applies the override (taking its key's lock), runs the test or suite, then
+    /// restores the state from before and records an issue if the key no longer held the override.
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {
         let around = OverrideScopes.holding

@@ -7,7 +7,7 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Set up and patch the demo workload's keys, then print StaticCalls.report().",
         discussion: """
-        With --json, one document (StaticCallReport.json; a mode is "inline" or "indirect"):
+        With --json, one document in this shape (the library's StaticCallReport.json; a mode is "inline" or "indirect"):
           {"mode": mode, "reason": string | null, "writer": string | null,
            "emulatedTraps": n, "lateTraps": n, "keys": [{"name": string,
            "target": string, "mode": mode, "sitesFound": n, "sitesPatched": n,

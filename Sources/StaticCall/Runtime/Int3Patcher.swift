@@ -143,7 +143,12 @@ final class Int3Patcher {
         if let error = publish(table) {
             return pending.map { ($0, "\(error)") }
         }
-        defer { _ = publish(trapped) }
+        defer {
+            // The table the handler emulates goes back to the sites still trapped. If that fails, entries
+            // for sites finished here stay in it: harmless (the handler only emulates an INT3 it finds at
+            // a listed address, and these hold none), but said.
+            if let error = publish(trapped) { debugLog("INT3: the trapped-site table was not trimmed: \(error)") }
+        }
 
         // Phase 1: INT3 on every first byte. On failure no tail has changed, so putting each first byte
         // back (one byte: atomic for every thread) is safe without a sync.
@@ -208,7 +213,10 @@ final class Int3Patcher {
         guard !trapped.isEmpty else { return }
         var changed = false
         for a in addresses where trapped.removeValue(forKey: a) != nil { changed = true }
-        if changed { _ = publish(trapped) }
+        if changed, let error = publish(trapped) {
+            // Stale entries only (see `apply`): the sites removed hold no INT3 any more.
+            debugLog("INT3: the trapped-site table was not trimmed: \(error)")
+        }
     }
 
     /// The sites of an unloaded object: their trapped entries are withdrawn and the known-site set is
@@ -216,7 +224,10 @@ final class Int3Patcher {
     func forget(_ addresses: [UInt64], allSites: [UInt64]) {
         resolved(addresses)
         knownSitesStale = true
-        if membarrierRegistered, (try? TrapHandler.setKnownSites(allSites)) != nil { knownSitesStale = false }
+        // A failure leaves the set marked stale: the next INT3 transaction publishes it before it starts.
+        if membarrierRegistered {
+            do { try TrapHandler.setKnownSites(allSites); knownSitesStale = false } catch { debugLog("INT3: known sites not republished: \(error)") }
+        }
     }
 
     /// Phase 1 failed: give each site its previous first byte back; one that cannot stays trapped.
@@ -224,7 +235,9 @@ final class Int3Patcher {
         pending.map { w in
             let previous = w.site.current[0]
             if !textEquals(at: w.site.address, [previous]) {
-                do { try write([previous], at: w.site.address) } catch {}
+                // A failed write is not lost: the bytes are read back below, and a site still holding its
+                // INT3 stays trapped, emulated.
+                do { try write([previous], at: w.site.address) } catch { debugLog("INT3: first byte not restored at 0x\(String(w.site.address, radix: 16)): \(error)") }
             }
             w.site.current = readText(at: w.site.address, count: 5)
             if w.site.current[0] == 0xcc {

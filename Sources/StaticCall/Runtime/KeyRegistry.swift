@@ -72,12 +72,21 @@ final class KeyRegistry: @unchecked Sendable {
     // MARK: - Capability
 
     /// What this process can do (the mode, and how text is written).
-    var capability: Capability { exclusive { decided! } }
+    /// The first read (before any other entry) is the runtime's first entry, which probes; every later
+    /// read is a plain read of the decided value, with no refresh of the objects and no transaction.
+    var capability: Capability {
+        // `decided` is written once, before this flag is set: reading it after an acquiring load of the
+        // flag races with no write. (An atomic flag, not a lock: a fork never finds it held.)
+        if isDecided.load(ordering: .acquiring) { return decided! }
+        return exclusive { decided! }
+    }
+    private let isDecided = Atomic<Bool>(false)
 
     /// Probes once, at the first entry, with the loader's list up to date.
     private func decideCapability() {
         let c = Capability.probe(transaction) { registry.object(containing: $0) }
         decided = c
+        isDecided.store(true, ordering: .releasing)
         debugLog(c.logLine)
     }
 
@@ -549,10 +558,13 @@ final class KeyRegistry: @unchecked Sendable {
         let trampoline = record.trampoline ?? 0
         let original = site.originalInstruction ?? .call(trampoline)
         if record.problem != nil { return (original, site.original, .onTrampoline(.keyProblem)) }
+        var stubMissing = false // the planner asked for a far-jump stub that does not exist
         var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline, stub: { far in
-            site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
+            let stub = site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
+            if stub == nil { stubMissing = true }
+            return stub
         }, constantFunction: ConstantFunctions.address(returning:))
-        if let why = reason, why.contains("stub"), let text = site.text, let refusal = stubs.refusal(for: text) {
+        if let why = reason, stubMissing, let text = site.text, let refusal = stubs.refusal(for: text) {
             reason = "\(why) (\(refusal))"
         }
         guard let bytes = instruction.encode(at: site.address) else {
