@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates Benchmarks/RESULTS.md from the tools: callgrind instruction counts, interleaved wall
 # clock, update latency against bare syncs (0 and 2 calling threads), discovery against text size, and
-# the ordo-one/benchmark run. Nothing in RESULTS.md is typed by hand. Takes 15–30 minutes.
+# the ordo-one/benchmark run; and the charts in Benchmarks/charts/ (charts.py). Nothing in RESULTS.md is
+# typed by hand. Takes about 4 minutes on 2 cores once the release build exists.
 #
 #   bash Benchmarks/results.sh
 set -euo pipefail
@@ -30,6 +31,8 @@ STATICCALL_MODE=indirect swift package benchmark --no-progress --format markdown
 
 section "targets"
 python3 targets.py "$tmp" > "$tmp/targets.md"
+section "charts"
+python3 charts.py "$tmp" charts
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
@@ -50,6 +53,16 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "## Targets"
     echo
     cat "$tmp/targets.md"
+    echo
+    echo "## Charts"
+    echo
+    echo "Drawn by \`charts.py\` from the tables below."
+    echo
+    echo "![Instructions per call through each mechanism](charts/calls.svg)"
+    echo
+    echo "![Disabled hooks and flags against their peers](charts/disabled.svg)"
+    echo
+    echo "![Update latency against three bare membarrier syncs](charts/updates.svg)"
     echo
     echo "## 1–4 and 6. Instructions per loop iteration (callgrind)"
     echo
