@@ -518,29 +518,20 @@ final class KeyRegistry: @unchecked Sendable {
         if !needs.isEmpty { stubs.prepare(needs) }
         var writes: [PlannedWrite] = []
         writes.reserveCapacity(records.reduce(0) { $0 + $1.sites.count })
-        var failed: [String] = []
         for record in records {
             let state = effectiveState(of: record)
             for site in record.sites {
+                // Every site goes to the transaction, those whose bytes do not change too: it checks each
+                // one's live bytes, so that a site someone else wrote since (another patcher, a debugger's
+                // breakpoint) is neither counted as holding its state nor written over.
                 let (instruction, bytes, status) = plan(site, of: record, state: state)
-                if bytes != site.current {
-                    writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction, status: status))
-                } else if textEquals(at: site.address, site.current) {
-                    site.status = status
-                } else {
-                    // Someone else wrote the site since we did (another patcher, a debugger's breakpoint):
-                    // it is neither ours to count as holding the state nor ours to write over.
-                    let reason = SiteReason.bytesChanged(expected: site.current, found: readText(at: site.address, count: 5))
-                    site.status = .leftAlone(reason)
-                    failed.append("0x\(String(site.address, radix: 16)): \(reason.description())")
-                }
+                writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction, status: status))
             }
         }
-        if !writes.isEmpty {
-            failed += transaction.apply(writes, file: { address in
-                self.registry.object(containing: address)?.mappedFile ?? .failure(.refused("0x\(String(address, radix: 16)) is in no loaded object"))
-            }, sites: registry.sites)
-        }
+        guard !writes.isEmpty else { return [] }
+        let failed = transaction.apply(writes, file: { address in
+            self.registry.object(containing: address)?.mappedFile ?? .failure(.refused("0x\(String(address, radix: 16)) is in no loaded object"))
+        }, sites: registry.sites)
         if !failed.isEmpty {
             warn("\(failed.count) site\(failed.count == 1 ? "" : "s") did not take the update: \(failed[0])\(failed.count > 1 ? " (and \(failed.count - 1) more; see StaticCalls.report())" : "")")
         }

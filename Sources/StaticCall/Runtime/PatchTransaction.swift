@@ -10,7 +10,8 @@ import Darwin
 import CStaticCall
 internal import MachineCode
 
-/// One site's change in a transaction.
+/// One site's planned bytes in a transaction (the bytes it already holds, for a site whose key's plan did
+/// not change it: the transaction still checks that the live bytes are the runtime's own).
 struct PlannedWrite {
     let site: PatchSite
     let new: [UInt8]
@@ -60,7 +61,8 @@ final class PatchTransaction {
     /// message per site that does not hold its new bytes, plus one if the emulation of sites left trapped
     /// by an earlier INT3 transaction could not follow the update (empty when every site took it). Sets
     /// each site's `current`, and its `status`: the planned one once written, `leftAlone` with the reason
-    /// when not, `onTrampoline(.revertedToFile)` for every site of a range a failed page remap gave back
+    /// when not (a site whose live bytes are neither its new ones nor the runtime's last: "bytes changed
+    /// under us"), `onTrampoline(.revertedToFile)` for every site of a range a failed page remap gave back
     /// the file's bytes.
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
