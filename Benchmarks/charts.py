@@ -6,31 +6,19 @@
 """
 import os
 import sys
+
 from html import escape
 from math import log10
 
-tables, out = sys.argv[1], sys.argv[2]
+import tables
+from tables import num
+
+source, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 
 
 def rows(name):
-    """The data rows of every Markdown table in tables/name, as lists of cells."""
-    path = os.path.join(tables, name)
-    if not os.path.exists(path):
-        return []
-    result = []
-    for line in open(path):
-        line = line.strip()
-        if line.startswith("|") and not line.startswith("|---"):
-            result.append([c.strip() for c in line.strip("|").split("|")])
-    return result
-
-
-def num(s):
-    try:
-        return float(s.split()[0])
-    except (ValueError, IndexError):
-        return None
+    return tables.rows(source, name)
 
 
 OURS, PEER, FLOOR = "#2f6fb0", "#a0a0a0", "#5aa469"

@@ -1,32 +1,16 @@
 #!/usr/bin/env python3
 """Checks the issue's targets against the tables results.sh just produced (in the directory given) and
 prints them as a Markdown table. Used only by results.sh."""
-import os
 import sys
+
+import tables
+from tables import num
 
 d = sys.argv[1]
 
 
 def rows(name):
-    """The data rows of every Markdown table in d/name, as lists of cells."""
-    path = os.path.join(d, name)
-    if not os.path.exists(path):
-        return []
-    out = []
-    for line in open(path):
-        line = line.strip()
-        if not line.startswith("|") or line.startswith("|---"):
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        out.append(cells)
-    return out
-
-
-def num(s):
-    try:
-        return float(s.split()[0])
-    except (ValueError, IndexError):
-        return None
+    return tables.rows(d, name)
 
 
 results = []
