@@ -20,6 +20,13 @@ input and output are little-endian binary files, so a million instructions cost 
     capstone_lengths.py single IN OUT
         IN:  records of  u8 size, bytes.
         OUT: one u8 per record: the length of capstone's first instruction, 0 when it decodes none.
+
+    capstone_lengths.py effects IN OUT
+        IN:  records of  u8 size, bytes (one instruction).
+        OUT: five u8 per record, for the def-use facts of X86.effects (Tests/MachineCodeTests/
+             EffectsCapstoneTests.swift): decoded (0/1); reads any part of %rax (explicit or implicit);
+             writes %eax or %rax; the arithmetic flags it tests; the flags it modifies, sets, resets or
+             leaves undefined. Flags as bits: CF 1, PF 2, AF 4, ZF 8, SF 16, OF 32.
 """
 import struct
 import sys
@@ -114,6 +121,42 @@ def single(source, destination):
     open(destination, "wb").write(result)
 
 
+RAX_PARTS = {"rax", "eax", "ax", "al", "ah"}
+
+
+def flag_mask(eflags, kinds):
+    from capstone import x86_const
+    mask = 0
+    for bit, name in ((1, "CF"), (2, "PF"), (4, "AF"), (8, "ZF"), (16, "SF"), (32, "OF")):
+        for kind in kinds:
+            if eflags & getattr(x86_const, "X86_EFLAGS_%s_%s" % (kind, name), 0):
+                mask |= bit
+    return mask
+
+
+def effects(source, destination):
+    md = disassembler()
+    md.detail = True
+    data = open(source, "rb").read()
+    result = bytearray()
+    position = 0
+    while position < len(data):
+        size = data[position]
+        code = data[position + 1:position + 1 + size]
+        position += 1 + size
+        insn = next(md.disasm(code, 0, 1), None)
+        if insn is None:
+            result += bytes(5)
+            continue
+        read, written = insn.regs_access()
+        read = {insn.reg_name(r) for r in read}
+        written = {insn.reg_name(r) for r in written}
+        result += bytes([1, 1 if read & RAX_PARTS else 0, 1 if written & {"rax", "eax"} else 0,
+                         flag_mask(insn.eflags, ("TEST",)),
+                         flag_mask(insn.eflags, ("MODIFY", "SET", "RESET", "UNDEFINED"))])
+    open(destination, "wb").write(result)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "info":
@@ -122,6 +165,8 @@ if __name__ == "__main__":
         functions(sys.argv[2], sys.argv[3])
     elif mode == "single" and len(sys.argv) == 4:
         single(sys.argv[2], sys.argv[3])
+    elif mode == "effects" and len(sys.argv) == 4:
+        effects(sys.argv[2], sys.argv[3])
     else:
         sys.stderr.write(__doc__)
         sys.exit(2)

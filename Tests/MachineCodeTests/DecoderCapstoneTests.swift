@@ -223,7 +223,7 @@ private func compareFunctions(of path: String, capstone: Capstone) throws -> Swe
 }
 
 /// The path `ldconfig -p` gives for an x86-64 library, if any.
-private func ldconfigPath(of soname: String) throws -> String? {
+func ldconfigPath(of soname: String) throws -> String? {
     guard let ldconfig = ["/sbin/ldconfig", "/usr/sbin/ldconfig"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
     let listing = String(decoding: try run(ldconfig, ["-p"]), as: UTF8.self)
     for line in listing.split(separator: "\n") {
@@ -341,7 +341,7 @@ private func capstoneMistake(_ bytes: [UInt8], ours: Int, capstone: Int) -> Stri
 
 // MARK: - Capstone, through Scripts/capstone_lengths.py
 
-private struct Capstone {
+struct Capstone {
     let script: String
     let version: String
     /// The ELF file holding python3's compiled code (libpython, or the executable when it is static).
@@ -386,7 +386,7 @@ private struct Capstone {
     }
 }
 
-private func seconds(_ duration: Duration) -> String {
+func seconds(_ duration: Duration) -> String {
     let (whole, attoseconds) = duration.components
     return "\(whole).\(attoseconds / 100_000_000_000_000_000) s"
 }
@@ -397,6 +397,6 @@ private extension Data {
     }
 }
 
-private func hexString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+func hexString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
 }
