@@ -109,11 +109,16 @@ public enum SitePlanner {
     /// trampoline, a call site whose constant needs more than a 5-byte load calls it, and a disabled
     /// tail site jumps to the one returning 0.
     ///
+    /// `branch` is the key branch the site feeds (`SiteBranch`), if proven: a call site of a key holding a
+    /// constant then jumps straight to the side the constant takes, instead of loading it for the
+    /// `test` and `jcc` after it (the kernel's static branch: one instruction, no load, no test).
+    ///
     /// `stub` gives, for an address out of rel32 reach of the site, a `FarJumpStub` within reach that
     /// jumps there (or nil: the site stays on the trampoline, with the reason). It comes first, so that a
     /// trailing closure is always the stub (both have the same type): with `constantFunction:` given,
     /// `stub:` must be given by label too.
     public static func plan(_ state: KeyState, kind: SiteKind, site: UInt64, trampoline: UInt64,
+                            branch: SiteBranch? = nil,
                             stub: (UInt64) -> UInt64? = { _ in nil },
                             constantFunction: (UInt64) -> UInt64? = { _ in nil }) -> (SiteInstruction, reason: String?) {
         let viaTrampoline: SiteInstruction = kind == .call ? .call(trampoline) : .jump(trampoline)
@@ -147,6 +152,9 @@ public enum SitePlanner {
                 let (to, why) = returning()
                 if let to { return (.jump(to), nil) }
                 return (viaTrampoline, "a tail site cannot return the constant \(Int64(bitPattern: bits)) in one instruction: \(why)")
+            }
+            if let to = branch?.destination(for: bits), SiteInstruction.jump(to).encode(at: site) != nil {
+                return (.jump(to), nil)
             }
             let insn = SiteInstruction.loadConstant(rax)
             if insn.encode(at: site) != nil { return (insn, nil) }
