@@ -242,6 +242,9 @@ callers.forEach { $0.join() }
 check(callsDuring.allSatisfy { $0 > 0 }, "both threads called while the updates ran (\(callsDuring) calls)")
 check(callers.allSatisfy { $0.wrong == 0 }, "zero wrong results under 10^4 update rounds (\(callers.map(\.wrong)))")
 
+// A static key's site becomes one jmp to the side its value takes, while two threads read it.
+flipBranchFlagUnderReaders(rounds: 10_000)
+
 // A key over a struct of more than four words, used from top-level code (ARCHITECTURE.md, LoadableByAddress compiler crash).
 let large = Large(a: 1, b: 2, c: "c", d: [1], e: 5)
 $growLarge.update { x, n in var y = x; y.d.append(n); return y }

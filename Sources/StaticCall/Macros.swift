@@ -48,8 +48,8 @@ public macro StaticCall(updatable: StaticCallUpdateAccess) = #externalMacro(modu
 /// @StaticKey
 /// public var tracingEnabled = false
 ///
-/// if tracingEnabled { … }          // in an optimized build: mov $0,%eax; test; jcc — no memory access
-/// tracingEnabled = true            // static_branch_enable(): every read site now loads 1
+/// if tracingEnabled { … }          // in an optimized build: one jmp past the block (or mov $0,%eax; test; jcc)
+/// tracingEnabled = true            // static_branch_enable(): every read site now jumps into it (or loads 1)
 /// $tracingEnabled.increment()      // static_key_slow_inc(): counted enables
 /// $tracingEnabled.decrement()      // static_key_slow_dec()
 /// ```

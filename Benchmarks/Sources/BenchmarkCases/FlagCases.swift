@@ -5,7 +5,7 @@ import CBenchmarkCases
 import StaticCall
 import Synchronization
 
-/// A static key: reads become `mov $0,%eax` at each site.
+/// A static key: each `if keyFlag` site becomes one `jmp` to the side taken (else `mov $0,%eax`).
 @StaticKey
 public var keyFlag = false
 

@@ -8,6 +8,8 @@ final class PatchSite {
     let original: [UInt8]
     /// `original` decoded (recognised once: planning runs at every update).
     let originalInstruction: SiteInstruction?
+    /// The key branch the call feeds, where a `jmp` may replace it (`SiteBranch`), if proven.
+    let branch: SiteBranch?
     /// What the site holds now (as last written by us).
     var current: [UInt8]
     /// What the site holds, and why when it is not its key's state inline.
@@ -17,8 +19,10 @@ final class PatchSite {
     /// All of the object's segments: stub pages are tried just below and just above it first.
     let image: Range<UInt64>?
 
-    init(address: UInt64, kind: SiteKind, original: [UInt8], text: Range<UInt64>? = nil, image: Range<UInt64>? = nil) {
+    init(address: UInt64, kind: SiteKind, original: [UInt8], branch: SiteBranch? = nil,
+         text: Range<UInt64>? = nil, image: Range<UInt64>? = nil) {
         self.address = address
+        self.branch = branch
         self.text = text
         self.image = image
         self.kind = kind

@@ -509,7 +509,8 @@ final class KeyRegistry: @unchecked Sendable {
             let state = effectiveState(of: record)
             for site in record.sites {
                 guard let text = site.text else { continue }
-                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0, stub: { far in
+                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0,
+                                     branch: site.branch, stub: { far in
                     if self.stubs.existing(far, site: site.address, text: text) == nil { needs.append((far, text, site.image)) }
                     return nil
                 }, constantFunction: ConstantFunctions.address(returning:))
@@ -550,7 +551,8 @@ final class KeyRegistry: @unchecked Sendable {
         let original = site.originalInstruction ?? .call(trampoline)
         if record.problem != nil { return (original, site.original, .onTrampoline(.keyProblem)) }
         var stubMissing = false // the planner asked for a far-jump stub that does not exist
-        var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline, stub: { far in
+        var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
+                                                     branch: site.branch, stub: { far in
             let stub = site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
             if stub == nil { stubMissing = true }
             return stub

@@ -294,9 +294,12 @@ final class SiteRegistry {
                 // The registration thunk's own jump is not a call site of the program.
                 if record.thunkRange?.contains(candidate.address) == true { continue }
                 switch proof {
-                case .proven:
+                case let .proven(function):
                     let bytes = readText(at: candidate.address, count: 5)
-                    let site = PatchSite(address: candidate.address, kind: candidate.kind, original: bytes,
+                    let branch = candidate.kind == .call ? object.finder.image.bytes(of: function).flatMap {
+                        SiteBranch.analyse(function: $0, start: function.start, site: candidate.address, isSite: { self.siteOwners[$0] != nil })
+                    } : nil
+                    let site = PatchSite(address: candidate.address, kind: candidate.kind, original: bytes, branch: branch,
                                          text: object.info.executableRange, image: object.info.loadedRange)
                     record.sites.append(site)
                     siteOwners[candidate.address] = (record.id, site)
