@@ -14,7 +14,11 @@
 /// key's value, and the compiler knows the call clobbered it. The x86-64 conventions pass nothing in
 /// `%rax` but the variadic vector count in `%al` (SysV) and the indirect-result pointer (swiftcc), and
 /// the compiler writes both in the call sequence itself, on the path after the site, where the walk
-/// sees the write first. No compiler hands a callee a `Bool` in `%rax`.
+/// sees the write first. No compiler hands a callee a `Bool` in `%rax`. This assumes every callee clobbers
+/// `%rax` as the SysV and Swift conventions say: a call of a `preserve_most`/`preserve_all` function
+/// (whose `%rax` survives) or of a machine-outlined fragment (which reads what is live) could read the
+/// key's value after it. Neither occurs in Swift code on x86-64 Linux: swiftc gives no Swift or runtime
+/// function those conventions there, and LLVM has no machine outliner for x86.
 public struct SiteBranch: Equatable, Sendable {
     /// Where the site may jump when the tested bits of the key's value are zero (`false`), if proven.
     public var whenZero: UInt64?

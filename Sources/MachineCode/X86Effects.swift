@@ -125,6 +125,7 @@ extension X86 {
             e = readingAll(o)
             e.flagsWritten = .all // CF and OF defined, the rest undefined
         case 0x70...0x7f:
+            guard !operand16 else { return nil } // AMD truncates the target to 16 bits
             e.flagsRead = .read(byCondition: opcode)
         case 0x80...0x83:
             guard let o = legacy(byteOperands: opcode == 0x80) else { return nil }
@@ -167,9 +168,11 @@ extension X86 {
             e.readsRAX = o.addressUsesRAX
             if o.rmIsRAX { if opcode == 0xc7 && !operand16 { e.writesRAX = true } else { e.readsRAX = true } }
         case 0xe0...0xe2:
+            guard !operand16 else { return nil }
             e.flagsRead = opcode == 0xe2 ? [] : .zero // loopne, loope read ZF
         case 0xe3, 0xe8, 0xe9, 0xeb:
-            break
+            guard !operand16 else { return nil } // AMD truncates the target to 16 bits
+
         case 0xf5:
             e.flagsRead = .carry
             e.flagsWritten = .carry
@@ -250,7 +253,7 @@ extension X86 {
                 e.flagsWritten = op2 == 0xaf || op2 == 0xb8 ? .all : [] // imul; popcnt
             case 0x10...0x17, 0x28...0x2d, 0x50...0x7f, 0xc2, 0xc4...0xc6, 0xd0...0xfe, 0x18, 0x0d,
                  0xa4, 0xa5, 0xac, 0xad, 0xc0, 0xc1:
-                guard let o = operands() else { return nil }
+                guard let o = operands(byte: op2 == 0xc0) else { return nil } // xadd r/m8, r8 names %ah
                 e.readsRAX = o.regIsRAX || o.rmIsRAX || o.addressUsesRAX
             case 0x2e, 0x2f:
                 guard let o = operands() else { return nil }
@@ -267,7 +270,7 @@ extension X86 {
         // PCMP*STR* write flags: none of them is modelled.
         if map == 2 && op2 == 0xf6 { return nil }
         if map == 3 && (0x60...0x63).contains(op2) { return nil }
-        guard let o = operands() else { return nil }
+        guard let o = operands(byte: map == 2 && op2 == 0xf0) else { return nil } // crc32b r, r/m8 names %ah
         e.readsRAX = o.regIsRAX || o.rmIsRAX || o.addressUsesRAX
         return e
     }

@@ -59,6 +59,9 @@ struct SiteBranchTests {
         ([0xe9, 0x00, 0x10, 0x00, 0x00], "jmp out of the function"),
         ([0xff, 0xe1], "jmp *%rcx: unknown targets"),
         ([0xcc], "int3: someone else's breakpoint"),
+        ([0xf2, 0x0f, 0x38, 0xf0, 0xcc, 0xe8, 0, 0, 0, 0], "crc32b %ah,%ecx: %ah is part of %rax"),
+        ([0x0f, 0xc0, 0xe1, 0xe8, 0, 0, 0, 0], "xadd %ah,%cl"),
+        ([0x48, 0x85, 0xdb, 0x66, 0x75, 0x00, 0xe8, 0, 0, 0, 0], "a jne with an operand-size prefix: AMD truncates its target"),
     ] as [([UInt8], String)])
     func aSideThatReadsRAXOrTheFlagsIsNotProven(_ side: [UInt8], _ why: String) throws {
         let f = Self.function(fallThrough: side, taken: Self.callsNext)
