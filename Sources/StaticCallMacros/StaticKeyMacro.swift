@@ -14,6 +14,8 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         var access: String?
         var enclosingType: String?
         func peer(_ kind: String) -> String { "_statickey\(kind)_\(name)" }
+        /// Whether other modules read the key (its getter is then @inlinable, its trampoline @usableFromInline).
+        var readableElsewhere: Bool { access == "public" || access == "package" }
         /// "Logging.verbose" for a static key in a type, "verbose" for a global one, as the report names it.
         var displayName: String { enclosingType.map { $0 + "." + name } ?? name }
     }
@@ -84,7 +86,11 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
             // the plain Bool's count; Benchmarks, "flag, true"). _slowPath/_fastPath: the standard
             // library's branch-weight hints; underscored, and the only way Swift spells one. Qualified:
             // a declaration of the user's with the same name would shadow it.
-            "get { Swift.\(raw: m.initial ? "_fastPath" : "_slowPath")(\(raw: m.peer("Trampoline"))()) }",
+            //
+            // A public (or package) key's getter is @inlinable: read from another module it is inlined
+            // there, so that each read is a call site of its own in that module, patched to a jump or a
+            // load, instead of a call of one getter holding the only site (measured, #16).
+            "\(raw: m.readableElsewhere ? "@inlinable " : "")get { Swift.\(raw: m.initial ? "_fastPath" : "_slowPath")(\(raw: m.peer("Trampoline"))()) }",
             "set { if newValue { $\(raw: m.name).enable() } else { $\(raw: m.name).disable() } }",
         ]
     }
@@ -111,10 +117,11 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         return [
             """
             /// The trampoline every read of `\(raw: m.name)` calls; the runtime patches those calls into
-            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+            /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("\(raw: symbol)")
-            @inline(never)
+            @inline(never)\(raw: m.readableElsewhere ? " @usableFromInline" : "")
             \(raw: peerAccess)\(raw: s)func \(raw: trampoline)() -> Bool {
                 if let c = \(raw: storage).constant(ifPlain: \(raw: storage).word) { return c & 1 != 0 }
                 return \(raw: q)\(raw: slowPath)()

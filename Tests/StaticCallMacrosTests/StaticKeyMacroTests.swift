@@ -13,7 +13,7 @@ struct StaticKeyMacroTests {
         } expansion: {
             """
             public var tracingEnabled {
-                get {
+                @inlinable get {
                     Swift._slowPath(_statickeyTrampoline_tracingEnabled())
                 }
                 set {
@@ -26,10 +26,11 @@ struct StaticKeyMacroTests {
             }
 
             /// The trampoline every read of `tracingEnabled` calls; the runtime patches those calls into
-            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+            /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f")
-            @inline(never)
+            @inline(never) @usableFromInline
             func _statickeyTrampoline_tracingEnabled() -> Bool {
                 if let c = _statickeyStorage_tracingEnabled.constant(ifPlain: _statickeyStorage_tracingEnabled.word) {
                     return c & 1 != 0
@@ -211,7 +212,8 @@ struct StaticKeyMacroTests {
                 }
 
                 /// The trampoline every read of `verbose` calls; the runtime patches those calls into
-                /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+                /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+                /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
                 /// The fast path only (indirect mode's whole cost): the key's constant.
                 @_silgen_name("__dtrace_staticcall_key_verbose_15fd96cdc20681a7")
                 @inline(never)
@@ -407,7 +409,8 @@ struct StaticKeyMacroTests {
             }
 
             /// The trampoline every read of `flag` calls; the runtime patches those calls into
-            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+            /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
             @inline(never)
@@ -602,7 +605,8 @@ struct StaticKeyMacroTests {
             }
 
             /// The trampoline every read of `level` calls; the runtime patches those calls into
-            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+            /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_level_1e89fc497de8a59e")
             @inline(never)
@@ -813,7 +817,8 @@ struct StaticKeyMacroTests {
             }
 
             /// The trampoline every read of `flag` calls; the runtime patches those calls into
-            /// `mov $0/$1, %eax`. Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
+            /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
+            /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
             @_silgen_name("__dtrace_staticcall_key_flag_ecb1d541b573fc58")
             @inline(never)
