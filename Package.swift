@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "StaticCall", targets: ["StaticCall"]),
         // Swift Testing traits that override keys in tests; never linked into production code.
         .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
+        // swift-log statements gated by static keys: a run-time log level ceiling that costs a jump when off.
+        .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         // `swift package staticcall-check`: fails a user's CI when a key's site would not be patched.
         .plugin(name: "StaticCallCheck", targets: ["StaticCallCheck"]),
@@ -30,6 +32,11 @@ let package = Package(
         // `swift package generate-documentation` (the StaticCall.docc catalog; CI builds it without
         // warnings). A command plugin: resolved, never built into a user's products.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // StaticCallLogging's: a product, not a trait. swift-log has no dependencies of its own and is not
+        // built for a program that does not link the product; a trait could spare its resolution too, but
+        // would be a second opt-in beside the product, and SwiftPM prunes trait-guarded dependencies only
+        // in some cases (forums.swift.org/t/82587).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
@@ -46,6 +53,7 @@ let package = Package(
         ),
         // Test traits (Swift Testing): a separate product, so that StaticCall never links Testing.
         .target(name: "StaticCallTesting", dependencies: ["StaticCall"]),
+        .target(name: "StaticCallLogging", dependencies: ["StaticCall", .product(name: "Logging", package: "swift-log")]),
         // The demo's measured loops and the selftest's keys, compiled with -O even in the debug build of
         // `swift run staticcall demo`: a newcomer's first numbers are real without a release build of
         // swift-syntax, and the selftest has the call and tail sites of optimized code.
@@ -90,6 +98,13 @@ let package = Package(
             path: "IntegrationTests/MacroMain",
             swiftSettings: optimized
         ),
+        // StaticLogger in optimized code: statements as sites of their own, the ceiling moved while threads log.
+        .executableTarget(
+            name: "staticcall-logging-integration",
+            dependencies: ["StaticCall", "StaticCallLogging", .product(name: "Logging", package: "swift-log")],
+            path: "IntegrationTests/LoggingMain",
+            swiftSettings: optimized
+        ),
         // The image tests' shared libraries and the executable of another package are in the nested
         // packages IntegrationTests/Images and IntegrationTests/CTargets (a `.dynamic` library needs a
         // product, and these are not ours to offer users).
@@ -106,6 +121,8 @@ let package = Package(
                     path: "Examples/TestDoubles/Tests"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
+        .testTarget(name: "StaticCallLoggingTests", dependencies: ["StaticCallLogging", "StaticCallTestSupport",
+                                                                   .product(name: "Logging", package: "swift-log")]),
         // What the test targets share: running the package's programs (found beside the tests, or built)
         // and expecting them to pass.
         .target(name: "StaticCallTestSupport", path: "Tests/Support"),

@@ -1,0 +1,138 @@
+// StaticLogger in optimized code: each statement is a site of its own in this module, held as a jump past
+// the statement while its level is off; two threads log while the main thread moves the level ceiling.
+// Prints PASS/FAIL lines and "N passed, M failed" (the tests run it in inline and indirect mode).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import StaticCall
+import StaticCallLogging
+import Synchronization
+
+nonisolated(unsafe) var passed = 0
+nonisolated(unsafe) var failed = 0
+func check(_ condition: Bool, _ what: String) {
+    if condition { passed += 1; print("PASS: \(what)") } else { failed += 1; print("FAIL: \(what)") }
+}
+
+/// Counts what reaches it: trace events and all events.
+struct CountingHandler: LogHandler {
+    static let traces = Atomic<Int>(0)
+    static let all = Atomic<Int>(0)
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        if event.level == .trace { Self.traces.add(1, ordering: .relaxed) }
+        Self.all.add(1, ordering: .relaxed)
+    }
+}
+
+let logger = StaticLogger(Logger(label: "packets") { _ in CountingHandler() })
+let work = Atomic<Int>(0)
+@inline(never) func process(_ n: Int) -> Int { work.add(n, ordering: .relaxed).newValue }
+
+/// Three statements in three functions, each followed by work, as in a packet handler.
+@inline(never) func onPacket(_ n: Int) -> Int {
+    logger.trace("packet", metadata: ["n": "\(n)"])
+    return process(n)
+}
+@inline(never) func onConnection(_ n: Int) -> Int {
+    logger.trace("connection \(n)")
+    return process(n &+ 1)
+}
+@inline(never) func onQuery(_ n: Int) -> Int {
+    logger.debug("query \(n)")
+    return process(n &+ 2)
+}
+
+/// Whether a call site of `key` (one followed by `test $1,%al` or `test %al,%al`) holds a `jmp`, and how many do.
+func branchSites(of key: String) -> Int {
+    (StaticCalls.report()[key]?.patchedSites ?? []).filter { address in
+        let b = UnsafePointer<UInt8>(bitPattern: address)!
+        return b[0] == 0xe9 && ((b[5] == 0xa8 && b[6] == 0x01) || (b[5] == 0x84 && b[6] == 0xc0))
+    }.count
+}
+
+#if os(Linux) && arch(x86_64) && canImport(Glibc) && !STATICCALL_FORCE_PORTABLE
+let engine = true
+#else
+let engine = false
+#endif
+
+// Off by default (the ceiling starts at .info): nothing reaches the handler.
+for n in 0..<100 { _ = onPacket(n) &+ onConnection(n) &+ onQuery(n) }
+check(CountingHandler.all.load(ordering: .relaxed) == 0, "trace and debug statements below the ceiling reach no handler")
+let trace = StaticCalls.report()["StaticLogLevels.trace"]
+check((trace?.sitesFound ?? 0) >= (engine ? 2 : 0), "each trace statement of this module is a site of its own (\(trace?.sitesFound ?? 0) found)")
+if StaticCalls.mode == .inline {
+    check(trace!.sitesPatched == trace!.sitesFound, "every trace site patched (\(trace!.unpatched.map(\.reason)))")
+    check(branchSites(of: "StaticLogLevels.trace") >= 2, "the trace statements are jumps past themselves (\(branchSites(of: "StaticLogLevels.trace")) sites)")
+}
+
+// On: every statement reaches the handler, exactly once.
+StaticLogLevels.minimumLevel = .trace
+for n in 0..<100 { _ = onPacket(n) &+ onConnection(n) &+ onQuery(n) }
+check(CountingHandler.traces.load(ordering: .relaxed) == 200 && CountingHandler.all.load(ordering: .relaxed) == 300,
+      "at .trace every statement reaches the handler once (\(CountingHandler.traces.load(ordering: .relaxed)) trace, \(CountingHandler.all.load(ordering: .relaxed)) in all)")
+if StaticCalls.mode == .inline {
+    check(branchSites(of: "StaticLogLevels.trace") >= 2, "the trace statements are jumps into themselves")
+}
+
+// Two threads log while the ceiling moves between .trace and .info: a statement logged while no move
+// ran reaches the handler exactly when trace was on.
+let movesStarted = Atomic<Int>(0)
+let movesFinished = Atomic<Int>(0)
+let stop = Atomic<Bool>(false)
+final class Logging: @unchecked Sendable {
+    var thread = pthread_t()
+    var wrong = 0
+    let checked = Atomic<Int>(0)
+    func start() {
+        pthread_create(&thread, nil, { ctx in
+            let me = Unmanaged<Logging>.fromOpaque(ctx!).takeUnretainedValue()
+            var n = 0
+            while !stop.load(ordering: .relaxed) {
+                let finished = movesFinished.load(ordering: .acquiring)
+                let before = CountingHandler.traces.load(ordering: .relaxed)
+                _ = onPacket(n)
+                let after = CountingHandler.traces.load(ordering: .relaxed)
+                if movesStarted.load(ordering: .acquiring) == finished {
+                    // Other threads' statements count too: on, at least ours; off, ours adds nothing
+                    // (the other thread's count only moves when trace is on as well).
+                    me.checked.add(1, ordering: .relaxed)
+                    let on = finished % 2 == 0 // moves alternate .info (odd count) and .trace (even)
+                    if on ? after == before : after != before { me.wrong += 1 }
+                }
+                n += 1
+                if n & 0x3ff == 0 { sched_yield() }
+            }
+            return nil
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+    func join() { pthread_join(thread, nil) }
+}
+let threads = [Logging(), Logging()]
+threads.forEach { $0.start() }
+var moves = 0
+while moves < 2000 {
+    movesStarted.store(moves + 1, ordering: .releasing)
+    StaticLogLevels.minimumLevel = moves % 2 == 0 ? .info : .trace
+    movesFinished.store(moves + 1, ordering: .releasing)
+    moves += 1
+    if moves % 50 == 0 {
+        let before = threads.map { $0.checked.load(ordering: .relaxed) }
+        while zip(threads, before).contains(where: { $0.checked.load(ordering: .relaxed) == $1 }) { sched_yield() }
+    }
+}
+stop.store(true, ordering: .relaxed)
+threads.forEach { $0.join() }
+check(threads.allSatisfy { $0.wrong == 0 && $0.checked.load(ordering: .relaxed) >= moves / 50 },
+      "zero wrong statements while the ceiling moved \(moves) times (\(threads.map(\.wrong)) wrong of \(threads.map { $0.checked.load(ordering: .relaxed) }) settled)")
+
+print(StaticCalls.report())
+print("\(passed) passed, \(failed) failed")
+exit(failed == 0 ? 0 : 1)

@@ -1,0 +1,431 @@
+public import Logging
+import StaticCall
+
+/// A `Logger` whose statements below the process's run-time level ceiling cost one jump: swift-log's
+/// call-site API, gated by static keys (``StaticLogLevels``).
+///
+/// Adopting it is a type change: `logger.trace("…", metadata: …)` keeps its labels, autoclosures and
+/// `#fileID`/`#function`/`#line` defaults. Each method is `@inlinable`, and its body is `if <level's
+/// key> { logger.<level>(…) }`: in an optimized build each statement in your module is its own call site
+/// of the level's key, which the runtime patches into a `jmp` past the statement while the level is off
+/// (the message and metadata are not evaluated, the `Logger` is not touched) and into a `jmp` into it
+/// while it is on. What reaches the `Logger` is exactly what swift-log gets from the same statement, and
+/// its handler's `logLevel` still filters it.
+///
+/// ```swift
+/// var logger = StaticLogger(label: "db")
+/// logger.trace("row", metadata: ["id": "\(id)"])   // a jmp past it while trace is off
+/// StaticLogLevels.minimumLevel = .trace              // on, in every thread, at once
+/// ```
+public struct StaticLogger: Sendable {
+    /// The `Logger` the statements go to, for APIs that take one.
+    public var logger: Logger
+
+    /// Wraps `logger`.
+    public init(_ logger: Logger) {
+        self.logger = logger
+    }
+
+    /// A `Logger(label:)`, wrapped.
+    public init(label: String) {
+        self.logger = Logger(label: label)
+    }
+
+    /// The logger's label.
+    @inlinable
+    public var label: String { logger.label }
+
+    /// The logger's handler's level (`Logger.logLevel`): it filters what passes the ceiling.
+    @inlinable
+    public var logLevel: Logger.Level {
+        get { logger.logLevel }
+        set { logger.logLevel = newValue }
+    }
+
+    /// The logger's metadata item for `metadataKey` (`Logger[metadataKey:]`).
+    @inlinable
+    public subscript(metadataKey metadataKey: String) -> Logger.Metadata.Value? {
+        get { logger[metadataKey: metadataKey] }
+        set { logger[metadataKey: metadataKey] = newValue }
+    }
+
+    /// The logger's handler.
+    @inlinable
+    public var handler: any LogHandler {
+        get { logger.handler }
+        set { logger.handler = newValue }
+    }
+
+    /// Logs at `level` when the level's key is on (`Logger.log(level:…)` otherwise): for a level known only
+    /// at run time, which reads the keys up to that level's.
+    @inlinable
+    public func log(
+        level: Logger.Level,
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.isEnabled(level) {
+            logger.log(level: level, message(), error: error(), metadata: metadata(), source: source(),
+                       file: file, function: function, line: line)
+        }
+    }
+
+    /// Logs at `level` when the level's key is on.
+    @inlinable
+    public func log(
+        level: Logger.Level,
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.isEnabled(level) {
+            logger.log(level: level, message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// Logs at `level` when the level's key is on.
+    @inlinable
+    public func log(
+        level: Logger.Level,
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.isEnabled(level) {
+            logger.log(level: level, message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.trace(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func trace(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.trace {
+            logger.trace(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.trace(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func trace(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.trace {
+            logger.trace(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.trace(_:metadata:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func trace(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.trace {
+            logger.trace(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.debug(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func debug(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.debug {
+            logger.debug(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.debug(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func debug(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.debug {
+            logger.debug(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.debug(_:metadata:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func debug(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.debug {
+            logger.debug(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.info(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func info(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.info {
+            logger.info(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.info(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func info(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.info {
+            logger.info(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.info(_:metadata:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func info(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.info {
+            logger.info(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.notice(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func notice(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.notice {
+            logger.notice(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.notice(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func notice(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.notice {
+            logger.notice(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.notice(_:metadata:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func notice(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.notice {
+            logger.notice(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.warning(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func warning(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.warning {
+            logger.warning(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.warning(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func warning(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.warning {
+            logger.warning(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.warning(_:metadata:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func warning(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.warning {
+            logger.warning(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.error(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func error(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.error {
+            logger.error(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.error(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func error(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.error {
+            logger.error(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        }
+    }
+
+    /// `Logger.error(_:metadata:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
+    @inlinable
+    public func error(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        if StaticLogLevels.error {
+            logger.error(message(), metadata: metadata(), file: file, function: function, line: line)
+        }
+    }
+}
+
+extension StaticLogger {
+    /// `Logger.critical(_:error:metadata:source:file:function:line:)`, always (`critical` has no key).
+    @inlinable
+    public func critical(
+        _ message: @autoclosure () -> Logger.Message,
+        error: @autoclosure () -> (any Error)? = nil,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        logger.critical(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+    }
+
+    /// `Logger.critical(_:metadata:source:file:function:line:)`, always (`critical` has no key).
+    @inlinable
+    public func critical(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        source: @autoclosure () -> String? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        logger.critical(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+    }
+
+    /// `Logger.critical(_:metadata:file:function:line:)`, always (`critical` has no key).
+    @inlinable
+    public func critical(
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil,
+        file: String = #fileID,
+        function: String = #function,
+        line: UInt = #line
+    ) {
+        logger.critical(message(), metadata: metadata(), file: file, function: function, line: line)
+    }
+}
