@@ -21,6 +21,8 @@ let package = Package(
         // The malloc interposer gives the malloc metrics; the runtime interposer (its other default
         // trait) is not needed here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // The log rows compare StaticLogger with swift-log's own Logger.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // Only what Swift cannot express: a C function pointer and the function it points to.
@@ -31,6 +33,9 @@ let package = Package(
             name: "BenchmarkCases",
             dependencies: [
                 .product(name: "StaticCall", package: "StaticCallRuntime"), "CBenchmarkCases",
+                // The log rows: swift-log's Logger and StaticLogger side by side.
+                .product(name: "StaticCallLogging", package: "StaticCallRuntime"),
+                .product(name: "Logging", package: "swift-log"),
                 // A C shared library, mapped far (terabytes) from this executable: the "far" cases.
                 .product(name: "StaticCallTestTargets", package: "StaticCallTestTargets"),
             ],

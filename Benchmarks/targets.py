@@ -68,6 +68,21 @@ k, b = cg.get(("flag, true (default true)", "@StaticKey read", "inline")), cg.ge
 if k is not None and b is not None:
     target("enabled @StaticKey (default true) ≤ plain Bool, instructions per iteration", f"{k:.2f} vs {b:.2f}", k <= b)
 
+# Issue #16: a disabled StaticLogger statement within 2 instructions of no statement (what swift-log's
+# MaxLogLevel traits compile it to) and at least 5x cheaper than swift-log's own disabled statement; an
+# enabled one within 2% of swift-log's.
+floor = cg.get(("log", "no statement (what swift-log's MaxLogLevel traits leave)", "inline"))
+plain_off, static_off = cg.get(("log", "swift-log trace, off (handler at info)", "inline")), cg.get(("log", "StaticLogger trace, off (ceiling at info)", "inline"))
+if floor is not None and plain_off is not None and static_off is not None:
+    target("disabled StaticLogger statement ≤ no statement + 2, instructions per iteration", f"+{static_off - floor:.2f}", static_off - floor <= 2)
+    cost = max(static_off - floor, 1)
+    target("disabled StaticLogger statement ≥ 5× cheaper than swift-log's, instructions per statement",
+           f"{plain_off - floor:.2f} vs {static_off - floor:.2f} = {(plain_off - floor) / cost:.1f}×", (plain_off - floor) >= 5 * cost)
+plain_on, static_on = cg.get(("log", "swift-log info, on", "inline")), cg.get(("log", "StaticLogger info, on", "inline"))
+if plain_on and static_on:
+    target("enabled StaticLogger statement within 2% of swift-log's, instructions per iteration",
+           f"{static_on:.2f} vs {plain_on:.2f} = {static_on / plain_on:.3f}×", abs(static_on / plain_on - 1) <= 0.02)
+
 # wall clock: group | case | median | min | ratio
 wall = {}
 for r in rows("wall.md"):
@@ -88,6 +103,16 @@ for twin in ["packets: closures + optional closure + Bool", "packets: existentia
         saved = 1 - s / t
         target(f"end to end ≥ 10% faster than its twin ({twin.split(': ')[1]})",
                f"{s:.2f} vs {t:.2f} ns per packet: {saved * 100:.1f}% less time", saved >= 0.10)
+
+p_on, s_on = wall.get(("log", "swift-log info, on")), wall.get(("log", "StaticLogger info, on"))
+if p_on and s_on:
+    target("enabled StaticLogger statement within 2% of swift-log's, wall clock", f"{s_on:.2f} vs {p_on:.2f} ns = {s_on / p_on:.3f}×",
+           abs(s_on / p_on - 1) <= 0.02)
+none_p, plain_p, static_p = (wall.get(("log, packets", c)) for c in ["packets without the statement", "packets: swift-log trace per packet, off",
+                                                                   "packets: StaticLogger trace per packet, off"])
+if none_p and plain_p and static_p:
+    target("packet loop with a disabled trace per packet (apple/swift-log#377): StaticLogger's time over the loop without it, against swift-log's",
+           f"{none_p:.2f} / {static_p:.2f} / {plain_p:.2f} ns per packet: +{(static_p / none_p - 1) * 100:.1f}% against +{(plain_p / none_p - 1) * 100:.1f}%", static_p < plain_p)
 
 # update: name | sites | median | p90 | syncs | ratio | per site | wrong
 for name, label in [("update2.md", "2 threads calling"), ("update0.md", "no other threads")]:

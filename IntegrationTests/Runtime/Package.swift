@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// The runtime (StaticCall, MachineCode, CStaticCall) from the root package's own sources (the symlinks in
+// The runtime (StaticCall, MachineCode, CStaticCall, and StaticCallLogging) from the root package's own sources (the symlinks in
 // Sources/), for the nested test packages IntegrationTests/Images and IntegrationTests/DynamicKeys and
 // for Benchmarks/: the same modules, compiled with the same optimization flags and platforms, but
 // without the macro target, so that building those packages does not build swift-syntax a second time
@@ -11,11 +11,18 @@ import PackageDescription
 let package = Package(
     name: "StaticCallRuntime",
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
-    products: [.library(name: "StaticCall", targets: ["StaticCall"])],
+    products: [
+        .library(name: "StaticCall", targets: ["StaticCall"]),
+        .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
+    ],
+    // StaticCallLogging's (the benchmarks' log rows); not built for the packages that use StaticCall only.
+    dependencies: [.package(url: "https://github.com/apple/swift-log", from: "1.16.0")],
     targets: [
         .target(name: "MachineCode", swiftSettings: optimizedRuntime),
         .target(name: "CStaticCall"),
         .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall"], swiftSettings: optimizedRuntime + [macroPlugin]),
+        .target(name: "StaticCallLogging", dependencies: ["StaticCall", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: [macroPlugin]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 // The table of loop cases the wall-clock benchmarks, the callgrind script and the tool all share.
 import CBenchmarkCases
 import StaticCall
+import StaticCallLogging
 
 /// One measured loop: `run(n)` performs `n` iterations and returns a value the caller must consume.
 public struct LoopCase: Sendable {
@@ -47,6 +48,14 @@ public enum LoopCases {
         LoopCase(group: "flag, true (default true)", name: "Atomic<Bool> relaxed load", symbol: "staticbench_flagon_atomic", run: { flagOnAtomic($0) }),
         LoopCase(group: "constant", name: "@StaticCall update(returning:)", symbol: "staticbench_constant_static", run: { constantStatic($0) }),
         LoopCase(group: "constant", name: "closure returning a captured constant", symbol: "staticbench_constant_closure", run: { constantClosure($0) }),
+        LoopCase(group: "log", name: "no statement (what swift-log's MaxLogLevel traits leave)", symbol: "staticbench_log_none", run: { logNone($0) }),
+        LoopCase(group: "log", name: "swift-log trace, off (handler at info)", symbol: "staticbench_log_plain_off", run: { logPlainOff($0) }),
+        LoopCase(group: "log", name: "StaticLogger trace, off (ceiling at info)", symbol: "staticbench_log_static_off", run: { logStaticOff($0) }),
+        LoopCase(group: "log", name: "swift-log info, on", symbol: "staticbench_log_plain_on", run: { logPlainOn($0) }),
+        LoopCase(group: "log", name: "StaticLogger info, on", symbol: "staticbench_log_static_on", run: { logStaticOn($0) }),
+        LoopCase(group: "log, packets", name: "packets without the statement", symbol: "staticbench_logpackets_none", run: { logPacketsNone($0) }),
+        LoopCase(group: "log, packets", name: "packets: swift-log trace per packet, off", symbol: "staticbench_logpackets_plain", run: { logPacketsPlain($0) }),
+        LoopCase(group: "log, packets", name: "packets: StaticLogger trace per packet, off", symbol: "staticbench_logpackets_static", run: { logPacketsStatic($0) }),
         LoopCase(group: "end-to-end", name: "packets: static calls + static key", symbol: "staticbench_packets_static", run: { runPacketsStatic($0) }),
         LoopCase(group: "end-to-end", name: "packets: closures + optional closure + Bool", symbol: "staticbench_packets_closures", run: { runPacketsClosures($0) }),
         LoopCase(group: "end-to-end", name: "packets: existentials + Bool", symbol: "staticbench_packets_existentials", run: { runPacketsExistentials($0) }),
@@ -74,6 +83,7 @@ public enum LoopCases {
         selectChecksum()
         setPacketTracing(false)
         setPacketDebugLogging(false)
+        StaticLogLevels.minimumLevel = .info
         // A key registers at its first call: call every loop once so that patchAll() finds them all.
         for c in all { blackHole(c.run(1)) }
         try? StaticCalls.patchAll()
