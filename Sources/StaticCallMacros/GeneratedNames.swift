@@ -10,6 +10,23 @@ enum GeneratedNames {
         if let location = context.location(of: node) {
             text += location.file.trimmedDescription + ":" + location.line.trimmedDescription
         }
+        return fnv1a(text)
+    }
+
+    /// A suffix over `text` and the module of `node` only (the part of its `#fileID` before the `/`): for
+    /// the symbols other modules' inlined code names, which must not change when the declaration moves
+    /// within its module (a library built with library evolution would break its clients). Unique
+    /// where it is used: two public declarations of one name in one scope of one module do not compile.
+    static func moduleSuffix(_ text: String, of node: some SyntaxProtocol, in context: some MacroExpansionContext) -> String {
+        var text = text
+        if let location = context.location(of: node) {
+            let file = location.file.trimmedDescription.filter { $0 != "\"" }
+            text += "@" + (file.split(separator: "/").first.map(String.init) ?? file)
+        }
+        return fnv1a(text)
+    }
+
+    static func fnv1a(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {
             hash ^= UInt64(byte)

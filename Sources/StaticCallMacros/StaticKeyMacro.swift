@@ -112,7 +112,12 @@ public struct StaticKeyMacro: AccessorMacro, PeerMacro {
         let (peerAccess, keyAccess, memberAccess) = GeneratedNames.access(declaration: m.access, key: m.access)
         let trampoline = m.peer("Trampoline"), storage = m.peer("Storage"), register = m.peer("Register")
         let address = m.peer("Address"), keyType = m.peer("Key"), slowPath = m.peer("SlowPath")
-        let suffix = GeneratedNames.uniqueSuffix(m.name + (m.enclosingType ?? ""), of: declaration, in: context)
+        // A key other modules read names its trampoline in their code (its getter is @inlinable): the
+        // symbol depends on the module, the type and the name only, so that moving the declaration
+        // within its file or module keeps it.
+        let suffix = m.readableElsewhere
+            ? GeneratedNames.moduleSuffix(m.name + (m.enclosingType ?? ""), of: declaration, in: context)
+            : GeneratedNames.uniqueSuffix(m.name + (m.enclosingType ?? ""), of: declaration, in: context)
         let symbol = "__dtrace_staticcall_key_\(m.name)_\(suffix)"
         return [
             """

@@ -1,5 +1,9 @@
 import MacroTesting
 import StaticCallMacros
+import SwiftParser
+import SwiftSyntax
+import SwiftSyntaxMacroExpansion
+import SwiftSyntaxMacros
 import Testing
 
 @Suite("@StaticKey expansions and diagnostics", .macros(["StaticKey": StaticKeyMacro.self]))
@@ -29,7 +33,7 @@ struct StaticKeyMacroTests {
             /// `mov $0/$1, %eax`, or into a `jmp` past the branch they feed.
             /// Named `__dtrace…` so that LLVM's function merging leaves it and its readers alone.
             /// The fast path only (indirect mode's whole cost): the key's constant.
-            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f")
+            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_55ef04236feb377a")
             @inline(never) @usableFromInline
             func _statickeyTrampoline_tracingEnabled() -> Bool {
                 if let c = _statickeyStorage_tracingEnabled.constant(ifPlain: _statickeyStorage_tracingEnabled.word) {
@@ -39,7 +43,7 @@ struct StaticKeyMacroTests {
             }
 
             /// The slow path of `tracingEnabled`'s trampoline: registration at the first read, counted reads.
-            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_9ac0c2500f84212f_slow")
+            @_silgen_name("__dtrace_staticcall_key_tracingEnabled_55ef04236feb377a_slow")
             @inline(never)
             func _statickeySlowPath_tracingEnabled() -> Bool {
                 typealias Function = @convention(thin) () -> Bool
@@ -1012,5 +1016,33 @@ struct StaticKeyMacroTests {
             }
             """
         }
+    }
+}
+
+
+/// The trampoline symbol of a public key is named in other modules' code (its getter is @inlinable), so
+/// it must not change when the declaration moves within its module; an internal key's keeps the file and
+/// line (same-named private keys of two files stay apart).
+@Suite("@StaticKey trampoline symbols")
+struct StaticKeySymbolTests {
+    static func symbol(_ source: String, module: String = "Keys", file: String = "Keys.swift") -> String? {
+        let tree = Parser.parse(source: source)
+        let context = BasicMacroExpansionContext(sourceFiles: [tree: .init(moduleName: module, fullFilePath: "/src/\(module)/\(file)")])
+        let expanded = tree.expand(macros: ["StaticKey": StaticKeyMacro.self], in: context).description
+        guard let start = expanded.range(of: "@_silgen_name(\"__dtrace_staticcall_key_") else { return nil }
+        return String(expanded[start.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test func aPublicKeysSymbolDependsOnItsModuleTypeAndNameOnly() throws {
+        let here = try #require(Self.symbol("@StaticKey public var verbose = false"))
+        #expect(Self.symbol("// moved\n\n\n@StaticKey public var verbose = false", file: "Other.swift") == here)
+        #expect(Self.symbol("@StaticKey public var verbose = false", module: "Other") != here)
+        #expect(Self.symbol("@StaticKey package var verbose = false", file: "Other.swift") == Self.symbol("\n@StaticKey package var verbose = false"))
+    }
+
+    @Test func anInternalKeysSymbolKeepsItsFileAndLine() throws {
+        let here = try #require(Self.symbol("@StaticKey var verbose = false"))
+        #expect(Self.symbol("\n@StaticKey var verbose = false") != here)
+        #expect(Self.symbol("@StaticKey var verbose = false", file: "Other.swift") != here)
     }
 }
