@@ -36,7 +36,7 @@ let package = Package(
         // built for a program that does not link the product; a trait could spare its resolution too, but
         // would be a second opt-in beside the product, and SwiftPM prunes trait-guarded dependencies only
         // in some cases (forums.swift.org/t/82587).
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.

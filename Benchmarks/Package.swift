@@ -22,7 +22,7 @@ let package = Package(
         // trait) is not needed here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         // The log rows compare StaticLogger with swift-log's own Logger.
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Only what Swift cannot express: a C function pointer and the function it points to.

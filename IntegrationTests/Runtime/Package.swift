@@ -16,7 +16,7 @@ let package = Package(
         .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
     ],
     // StaticCallLogging's (the benchmarks' log rows); not built for the packages that use StaticCall only.
-    dependencies: [.package(url: "https://github.com/apple/swift-log", from: "1.16.0")],
+    dependencies: [.package(url: "https://github.com/apple/swift-log", from: "1.16.2")],
     targets: [
         .target(name: "MachineCode", swiftSettings: optimizedRuntime),
         .target(name: "CStaticCall"),

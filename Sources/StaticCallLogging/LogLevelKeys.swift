@@ -1,5 +1,6 @@
 public import Logging
 import StaticCall
+import Synchronization
 
 /// The process-wide run-time ceiling of log levels: one static key per level that can be turned off.
 ///
@@ -29,7 +30,7 @@ public enum StaticLogLevels {
     /// of swift-log's `MaxLogLevel…` traits. `.info` until set (swift-log's default handler level).
     ///
     /// Setting it flips the keys of the levels that change, in one patch transaction (`StaticCalls.batch`).
-    /// Reading it reads the keys.
+    /// Reading it reads the keys: the lowest level whose key is on (the keys can also be set one by one).
     public static var minimumLevel: Logger.Level {
         get {
             for level in Logger.Level.allCases where isEnabled(level) { return level }
@@ -44,6 +45,24 @@ public enum StaticLogLevels {
                 warning = newValue <= .warning
                 error = newValue <= .error
             }
+        }
+    }
+
+    /// Serializes the read-then-set of ``lower(to:)`` and ``follow(_:)`` (two threads lowering at once
+    /// must end at the lower of the two levels).
+    private static let changes = Mutex<Void>(())
+
+    /// Lowers ``minimumLevel`` to `level` if it is above it; never raises it.
+    public static func lower(to level: Logger.Level) {
+        changes.withLock { _ in
+            if level < minimumLevel { minimumLevel = level }
+        }
+    }
+
+    /// Sets ``minimumLevel`` to `level`, raising or lowering it (a no-op when it is `level` already).
+    public static func follow(_ level: Logger.Level) {
+        changes.withLock { _ in
+            if level != minimumLevel { minimumLevel = level }
         }
     }
 

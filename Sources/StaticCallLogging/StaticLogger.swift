@@ -31,16 +31,41 @@ public struct StaticLogger: Sendable {
         self.logger = Logger(label: label)
     }
 
+    /// A `Logger(label:factory:)`, wrapped.
+    public init(label: String, factory: (String) -> any LogHandler) {
+        self.logger = Logger(label: label, factory: factory)
+    }
+
+    /// A `Logger(label:factory:)` whose factory takes the metadata provider, wrapped.
+    public init(label: String, factory: (String, Logger.MetadataProvider?) -> any LogHandler) {
+        self.logger = Logger(label: label, factory: factory)
+    }
+
+    /// A `Logger(label:metadataProvider:)`, wrapped.
+    public init(label: String, metadataProvider: Logger.MetadataProvider) {
+        self.logger = Logger(label: label, metadataProvider: metadataProvider)
+    }
+
     /// The logger's label.
     @inlinable
     public var label: String { logger.label }
 
-    /// The logger's handler's level (`Logger.logLevel`): it filters what passes the ceiling.
+    /// The logger's handler's level (`Logger.logLevel`): it filters what passes the ceiling. Setting it
+    /// below ``StaticLogLevels/minimumLevel`` lowers the ceiling to it (``StaticLogLevels/lower(to:)``), so
+    /// that `logger.logLevel = .debug` makes debug statements appear as it does with a `Logger`; it never
+    /// raises the ceiling (other loggers may still need the lower level).
     @inlinable
     public var logLevel: Logger.Level {
         get { logger.logLevel }
-        set { logger.logLevel = newValue }
+        set {
+            logger.logLevel = newValue
+            StaticLogLevels.lower(to: newValue)
+        }
     }
+
+    /// The logger's metadata provider (`Logger.metadataProvider`).
+    @inlinable
+    public var metadataProvider: Logger.MetadataProvider? { logger.metadataProvider }
 
     /// The logger's metadata item for `metadataKey` (`Logger[metadataKey:]`).
     @inlinable
@@ -56,8 +81,8 @@ public struct StaticLogger: Sendable {
         set { logger.handler = newValue }
     }
 
-    /// Logs at `level` when the level's key is on (`Logger.log(level:…)` otherwise): for a level known only
-    /// at run time, which reads the keys up to that level's.
+    /// `Logger.log(level:…)` when the level's key is on: for a level known only at run time (a switch
+    /// over the level, then that level's key).
     @inlinable
     public func log(
         level: Logger.Level,

@@ -44,16 +44,40 @@ struct StaticLoggerTests {
         StaticLogLevels.minimumLevel = .trace
         defer { StaticLogLevels.minimumLevel = .info }
         let (plain, gated, storage) = Self.loggers()
-        // Each pair on one line: the same #fileID, #function and #line.
-        plain.trace("t", metadata: ["k": "v"]); let t1 = storage.take(); gated.trace("t", metadata: ["k": "v"]); let t2 = storage.take()
-        plain.debug("d", error: TestError(), metadata: ["k": "v"], source: "src"); let d1 = storage.take(); gated.debug("d", error: TestError(), metadata: ["k": "v"], source: "src"); let d2 = storage.take()
-        plain.info("i", source: "s"); let i1 = storage.take(); gated.info("i", source: "s"); let i2 = storage.take()
-        plain.notice("n"); let n1 = storage.take(); gated.notice("n"); let n2 = storage.take()
-        plain.warning("w", error: TestError()); let w1 = storage.take(); gated.warning("w", error: TestError()); let w2 = storage.take()
-        plain.error("e"); let e1 = storage.take(); gated.error("e"); let e2 = storage.take()
-        plain.critical("c", metadata: ["x": "y"]); let c1 = storage.take(); gated.critical("c", metadata: ["x": "y"]); let c2 = storage.take()
-        plain.log(level: .debug, "l", metadata: ["k": "v"]); let l1 = storage.take(); gated.log(level: .debug, "l", metadata: ["k": "v"]); let l2 = storage.take()
-        for (a, b) in [(t1, t2), (d1, d2), (i1, i2), (n1, n2), (w1, w2), (e1, e2), (c1, c2), (l1, l2)] {
+        // Each pair on one line: the same #fileID, #function and #line. Every overload of every level.
+        var pairs: [([String], [String])] = []
+        func pair(_ a: () -> Void, _ b: () -> Void) {
+            a(); let first = storage.take()
+            b(); let second = storage.take()
+            pairs.append((first, second))
+        }
+        let e = TestError()
+        pair({ plain.trace("t", error: e, metadata: ["k": "v"], source: "s") }, { gated.trace("t", error: e, metadata: ["k": "v"], source: "s") })
+        pair({ plain.trace("t", metadata: ["k": "v"], source: "s") }, { gated.trace("t", metadata: ["k": "v"], source: "s") })
+        pair({ plain.trace("t", metadata: ["k": "v"]) }, { gated.trace("t", metadata: ["k": "v"]) })
+        pair({ plain.debug("d", error: e, metadata: ["k": "v"], source: "s") }, { gated.debug("d", error: e, metadata: ["k": "v"], source: "s") })
+        pair({ plain.debug("d", source: "s") }, { gated.debug("d", source: "s") })
+        pair({ plain.debug("d") }, { gated.debug("d") })
+        pair({ plain.info("i", error: e) }, { gated.info("i", error: e) })
+        pair({ plain.info("i", metadata: ["k": "v"], source: "s") }, { gated.info("i", metadata: ["k": "v"], source: "s") })
+        pair({ plain.info("i") }, { gated.info("i") })
+        pair({ plain.notice("n", error: e, source: "s") }, { gated.notice("n", error: e, source: "s") })
+        pair({ plain.notice("n", source: "s") }, { gated.notice("n", source: "s") })
+        pair({ plain.notice("n") }, { gated.notice("n") })
+        pair({ plain.warning("w", error: e) }, { gated.warning("w", error: e) })
+        pair({ plain.warning("w", metadata: ["k": "v"], source: "s") }, { gated.warning("w", metadata: ["k": "v"], source: "s") })
+        pair({ plain.warning("w") }, { gated.warning("w") })
+        pair({ plain.error("e", error: e, metadata: ["k": "v"]) }, { gated.error("e", error: e, metadata: ["k": "v"]) })
+        pair({ plain.error("e", source: "s") }, { gated.error("e", source: "s") })
+        pair({ plain.error("e") }, { gated.error("e") })
+        pair({ plain.critical("c", error: e) }, { gated.critical("c", error: e) })
+        pair({ plain.critical("c", metadata: ["x": "y"], source: "s") }, { gated.critical("c", metadata: ["x": "y"], source: "s") })
+        pair({ plain.critical("c") }, { gated.critical("c") })
+        pair({ plain.log(level: .debug, "l", error: e, metadata: ["k": "v"], source: "s") }, { gated.log(level: .debug, "l", error: e, metadata: ["k": "v"], source: "s") })
+        pair({ plain.log(level: .notice, "l", metadata: ["k": "v"], source: "s") }, { gated.log(level: .notice, "l", metadata: ["k": "v"], source: "s") })
+        pair({ plain.log(level: .trace, "l", metadata: ["k": "v"]) }, { gated.log(level: .trace, "l", metadata: ["k": "v"]) })
+        #expect(pairs.count == 24)
+        for (a, b) in pairs {
             #expect(a.count == 1)
             #expect(a == b)
         }
@@ -107,6 +131,43 @@ struct StaticLoggerTests {
         #expect(gated[metadataKey: "request"] == "42")
         gated[metadataKey: "user"] = "ann"
         #expect(gated.logger[metadataKey: "user"] == "ann")
+    }
+
+    @Test func settingTheLoggersLevelLowersTheCeilingAsWithALogger() {
+        StaticLogLevels.minimumLevel = .info
+        defer { StaticLogLevels.minimumLevel = .info }
+        var (_, gated, storage) = Self.loggers(level: .info)
+        gated.debug("before")
+        gated.logLevel = .debug
+        gated.debug("after")
+        #expect(storage.take().count == 1)
+        #expect(StaticLogLevels.minimumLevel == .debug)
+        gated.logLevel = .error
+        #expect(StaticLogLevels.minimumLevel == .debug)
+    }
+
+    @Test func aFollowingLevelHandlerRaisesAndLowersTheCeiling() {
+        StaticLogLevels.minimumLevel = .info
+        defer { StaticLogLevels.minimumLevel = .info }
+        var inner = RecordingHandler(storage: RecordingHandlerStorage())
+        inner.logLevel = .notice
+        var handler = StaticLevelLogHandler(inner, policy: .follows)
+        #expect(StaticLogLevels.minimumLevel == .notice)
+        handler.logLevel = .trace
+        #expect(StaticLogLevels.minimumLevel == .trace)
+        handler.logLevel = .error
+        #expect(StaticLogLevels.minimumLevel == .error)
+    }
+
+    @Test func twoThreadsLoweringAtOnceEndAtTheLowerLevel() async {
+        for _ in 0..<50 {
+            StaticLogLevels.minimumLevel = .error
+            async let a: Void = StaticLogLevels.lower(to: .debug)
+            async let b: Void = StaticLogLevels.lower(to: .trace)
+            _ = await (a, b)
+            #expect(StaticLogLevels.minimumLevel == .trace)
+        }
+        StaticLogLevels.minimumLevel = .info
     }
 
     @Test func aLevelHandlerLowersTheCeilingAndNeverRaisesIt() {
