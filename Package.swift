@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "StaticCallTesting", targets: ["StaticCallTesting"]),
         // swift-log statements gated by static keys: a run-time log level ceiling that costs a jump when off.
         .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
+        // A swift-service-lifecycle Service: every key patched at start-up, the report logged, required keys checked.
+        .library(name: "StaticCallServiceLifecycle", targets: ["StaticCallServiceLifecycle"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         // `swift package staticcall-check`: fails a user's CI when a key's site would not be patched.
         .plugin(name: "StaticCallCheck", targets: ["StaticCallCheck"]),
@@ -37,6 +39,8 @@ let package = Package(
         // would be a second opt-in beside the product, and SwiftPM prunes trait-guarded dependencies only
         // in some cases (forums.swift.org/t/82587).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // StaticCallServiceLifecycle's (the same reasoning; it brings swift-async-algorithms as well).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
@@ -54,6 +58,10 @@ let package = Package(
         // Test traits (Swift Testing): a separate product, so that StaticCall never links Testing.
         .target(name: "StaticCallTesting", dependencies: ["StaticCall"]),
         .target(name: "StaticCallLogging", dependencies: ["StaticCall", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "StaticCallServiceLifecycle", dependencies: [
+            "StaticCall", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // The demo's measured loops and the selftest's keys, compiled with -O even in the debug build of
         // `swift run staticcall demo`: a newcomer's first numbers are real without a release build of
         // swift-syntax, and the selftest has the call and tail sites of optimized code.
@@ -121,6 +129,11 @@ let package = Package(
                     path: "Examples/TestDoubles/Tests"),
 
         .testTarget(name: "MachineCodeTests", dependencies: ["MachineCode"]),
+        .testTarget(name: "StaticCallServiceLifecycleTests", dependencies: [
+            "StaticCallServiceLifecycle", "StaticCall", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+        ], swiftSettings: [portable]),
         .testTarget(name: "StaticCallLoggingTests", dependencies: ["StaticCallLogging", "StaticCallTestSupport",
                                                                    .product(name: "Logging", package: "swift-log")]),
         // What the test targets share: running the package's programs (found beside the tests, or built)
