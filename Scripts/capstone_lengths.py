@@ -107,15 +107,20 @@ def functions(source, destination):
     out.close()
 
 
-def single(source, destination):
-    md = disassembler()
+def byte_strings(source):
+    """The records of a `single` or `effects` request: u8 size, then that many bytes."""
     data = open(source, "rb").read()
-    result = bytearray()
     position = 0
     while position < len(data):
         size = data[position]
-        code = data[position + 1:position + 1 + size]
+        yield data[position + 1:position + 1 + size]
         position += 1 + size
+
+
+def single(source, destination):
+    md = disassembler()
+    result = bytearray()
+    for code in byte_strings(source):
         first = next(md.disasm_lite(code, 0, 1), None)
         result.append(first[1] if first else 0)
     open(destination, "wb").write(result)
@@ -137,13 +142,8 @@ def flag_mask(eflags, kinds):
 def effects(source, destination):
     md = disassembler()
     md.detail = True
-    data = open(source, "rb").read()
     result = bytearray()
-    position = 0
-    while position < len(data):
-        size = data[position]
-        code = data[position + 1:position + 1 + size]
-        position += 1 + size
+    for code in byte_strings(source):
         insn = next(md.disasm(code, 0, 1), None)
         if insn is None:
             result += bytes(5)
