@@ -2,6 +2,17 @@
 import CompilerPluginSupport
 import PackageDescription
 
+/// swift-log's MaxLogLevel traits (Debug: trace compiled out, …, None: every level), which this package
+/// offers under the same names and passes on to swift-log: a root package that sets one here compiles the
+/// statements below the level out of StaticCallLogging's StaticLogger and out of swift-log's Logger.
+let maxLogLevels = ["Debug", "Info", "Notice", "Warning", "Error", "Critical", "None"]
+let maxLogLevelTraits: [Trait] = maxLogLevels.map { (level: String) -> Trait in
+    .trait(name: "MaxLogLevel" + level, description: "StaticLogger and swift-log: compile out the statements below " + level.lowercased())
+}
+let swiftLogTraits: Set<Package.Dependency.Trait> = Set(maxLogLevels.map { (level: String) -> Package.Dependency.Trait in
+    .trait(name: "MaxLogLevel" + level, condition: .when(traits: ["MaxLogLevel" + level]))
+}).union([.defaults])
+
 let package = Package(
     name: "StaticCall",
     // macOS 15 and its siblings: the first releases with the standard library's Synchronization module.
@@ -21,9 +32,9 @@ let package = Package(
     ],
     // Not a feature for users: compiles the portable implementation (indirect mode, as on macOS and Musl)
     // on x86-64 Linux, so that the branch every other platform builds is compiled and tested here (CI).
-    traits: [
+    traits: Set<Trait>([
         .trait(name: "ForcePortable", description: "Build the portable (indirect-only) implementation on every platform; for testing the non-Linux branch on Linux."),
-    ],
+    ]).union(maxLogLevelTraits),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Every major version from 600 builds the macros and passes their tests (600.0.1, 602.0.0 and
@@ -38,7 +49,7 @@ let package = Package(
         // built for a program that does not link the product; a trait could spare its resolution too, but
         // would be a second opt-in beside the product, and SwiftPM prunes trait-guarded dependencies only
         // in some cases (forums.swift.org/t/82587).
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2", traits: swiftLogTraits),
         // StaticCallServiceLifecycle's (the same reasoning; it brings swift-async-algorithms as well).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -190,3 +201,4 @@ var optimizedRuntime: [SwiftSetting] {
 /// the sources' platform condition then takes the branch of platforms other than x86-64 Linux with glibc.
 var portable: SwiftSetting { .define("STATICCALL_FORCE_PORTABLE", .when(traits: ["ForcePortable"])) }
 var portableC: CSetting { .define("STATICCALL_FORCE_PORTABLE", .when(traits: ["ForcePortable"])) }
+

@@ -70,6 +70,23 @@ let engine = false
 // Off by default (the ceiling starts at .info): nothing reaches the handler.
 let mainCounts = Counts()
 let logger = makeLogger(mainCounts)
+
+// Built with one of swift-log's MaxLogLevel traits through this package (`swift build --traits
+// MaxLogLevelInfo`): the trace and debug statements are compiled out of StaticLogger and of Logger alike,
+// so that even with the ceiling at .trace nothing reaches the handler, and no statement of this module
+// reads the trace key.
+#if MaxLogLevelDebug || MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone
+StaticLogLevels.minimumLevel = .trace
+for n in 0..<100 { _ = onPacket(n, logger) &+ onConnection(n, logger) }
+check(mainCounts.all.load(ordering: .relaxed) == 0, "with a MaxLogLevel trait, trace statements are compiled out (\(mainCounts.all.load(ordering: .relaxed)) reached the handler at .trace)")
+// No statement of this program reads the trace key: it has only the sites StaticCallLogging's own code
+// has, as many as the info key, which no statement here uses (with the statements: 2 more).
+let report = StaticCalls.report()
+let traceSites = report["StaticLogLevels.trace"]?.sitesFound ?? -1, infoSites = report["StaticLogLevels.info"]?.sitesFound ?? -2
+check(traceSites == infoSites, "with a MaxLogLevel trait, no trace statement of this program reads the trace key (\(traceSites) sites, the info key's \(infoSites))")
+print("\(passed) passed, \(failed) failed")
+exit(failed == 0 ? 0 : 1)
+#endif
 for n in 0..<100 { _ = onPacket(n, logger) &+ onConnection(n, logger) &+ onQuery(n, logger) }
 check(mainCounts.all.load(ordering: .relaxed) == 0, "trace and debug statements below the ceiling reach no handler")
 let trace = StaticCalls.report()["StaticLogLevels.trace"]

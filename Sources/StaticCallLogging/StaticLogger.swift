@@ -144,9 +144,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.trace's body.
+        #if !(MaxLogLevelDebug || MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.trace {
             logger.trace(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.trace(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -159,9 +162,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.trace's body.
+        #if !(MaxLogLevelDebug || MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.trace {
             logger.trace(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.trace(_:metadata:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -173,9 +179,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.trace's body.
+        #if !(MaxLogLevelDebug || MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.trace {
             logger.trace(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -191,9 +200,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.debug's body.
+        #if !(MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.debug {
             logger.debug(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.debug(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -206,9 +218,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.debug's body.
+        #if !(MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.debug {
             logger.debug(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.debug(_:metadata:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -220,9 +235,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.debug's body.
+        #if !(MaxLogLevelInfo || MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.debug {
             logger.debug(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -238,9 +256,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.info's body.
+        #if !(MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.info {
             logger.info(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.info(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -253,9 +274,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.info's body.
+        #if !(MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.info {
             logger.info(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.info(_:metadata:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -267,9 +291,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.info's body.
+        #if !(MaxLogLevelNotice || MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.info {
             logger.info(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -285,9 +312,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.notice's body.
+        #if !(MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.notice {
             logger.notice(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.notice(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -300,9 +330,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.notice's body.
+        #if !(MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.notice {
             logger.notice(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.notice(_:metadata:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -314,9 +347,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.notice's body.
+        #if !(MaxLogLevelWarning || MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.notice {
             logger.notice(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -332,9 +368,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.warning's body.
+        #if !(MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.warning {
             logger.warning(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.warning(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -347,9 +386,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.warning's body.
+        #if !(MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.warning {
             logger.warning(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.warning(_:metadata:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -361,9 +403,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.warning's body.
+        #if !(MaxLogLevelError || MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.warning {
             logger.warning(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -379,9 +424,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.error's body.
+        #if !(MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.error {
             logger.error(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.error(_:metadata:source:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -394,9 +442,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.error's body.
+        #if !(MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.error {
             logger.error(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
         }
+        #endif
     }
 
     /// `Logger.error(_:metadata:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
@@ -408,9 +459,12 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        // Compiled out below the MaxLogLevel trait's level, as swift-log compiles out Logger.error's body.
+        #if !(MaxLogLevelCritical || MaxLogLevelNone)
         if StaticLogLevels.error {
             logger.error(message(), metadata: metadata(), file: file, function: function, line: line)
         }
+        #endif
     }
 }
 
@@ -426,7 +480,9 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        #if !(MaxLogLevelNone)
         logger.critical(message(), error: error(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        #endif
     }
 
     /// `Logger.critical(_:metadata:source:file:function:line:)`, always (`critical` has no key).
@@ -439,7 +495,9 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        #if !(MaxLogLevelNone)
         logger.critical(message(), metadata: metadata(), source: source(), file: file, function: function, line: line)
+        #endif
     }
 
     /// `Logger.critical(_:metadata:file:function:line:)`, always (`critical` has no key).
@@ -451,6 +509,8 @@ extension StaticLogger {
         function: String = #function,
         line: UInt = #line
     ) {
+        #if !(MaxLogLevelNone)
         logger.critical(message(), metadata: metadata(), file: file, function: function, line: line)
+        #endif
     }
 }
