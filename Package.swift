@@ -7,7 +7,8 @@ import PackageDescription
 /// statements below the level out of StaticCallLogging's StaticLogger and out of swift-log's Logger.
 let maxLogLevels = ["Debug", "Info", "Notice", "Warning", "Error", "Critical", "None"]
 let maxLogLevelTraits: [Trait] = maxLogLevels.map { (level: String) -> Trait in
-    .trait(name: "MaxLogLevel" + level, description: "StaticLogger and swift-log: compile out the statements below " + level.lowercased())
+    .trait(name: "MaxLogLevel" + level, description: level == "None" ? "StaticLogger and swift-log: compile out every statement"
+           : "StaticLogger and swift-log: compile out the statements below " + level.lowercased())
 }
 let swiftLogTraits: Set<Package.Dependency.Trait> = Set(maxLogLevels.map { (level: String) -> Package.Dependency.Trait in
     .trait(name: "MaxLogLevel" + level, condition: .when(traits: ["MaxLogLevel" + level]))
@@ -51,7 +52,7 @@ let package = Package(
         // in some cases (forums.swift.org/t/82587).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2", traits: swiftLogTraits),
         // StaticCallServiceLifecycle's (the same reasoning; it brings swift-async-algorithms as well).
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.

@@ -17,6 +17,11 @@ import Synchronization
 /// in the log instead of dmesg. After start-up it waits for the group's graceful shutdown; the report of
 /// start-up stays available to health endpoints as ``startupReport``, and `StaticCalls.report()` gives
 /// the current one.
+///
+/// A `ServiceGroup` starts its services together: the others may already run while this one patches,
+/// and a failed requirement cancels the group after they started. Keys are correct in every state, so
+/// that is safe; to refuse to start at all unless the required keys are inline, call ``start()`` before
+/// `group.run()` (it throws the same error).
 public struct StaticCallService: Service {
     /// Where the report goes: a summary at `info`, each key at `debug`, keys not fully inline at `warning`.
     public let logger: Logger
@@ -66,11 +71,15 @@ public struct StaticCallService: Service {
         var failures: [StaticCallServiceError.Failure] = []
         for name in requiredInline.sorted() {
             guard let key = report[name] else {
-                failures.append(.init(key: name, reason: "no key of that name is registered (names: \(report.keys.map(\.name).sorted()))"))
+                let names = report.keys.map(\.name).sorted()
+                let shown = names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", and \(names.count - 10) more" : "")
+                failures.append(.init(key: name, reason: "no key of that name is registered (\(shown))"))
                 continue
             }
             if key.mode != .inline {
                 failures.append(.init(key: name, reason: "\(key.mode) mode: \(key.problem ?? report.reason ?? "")"))
+            } else if key.sitesFound == 0 {
+                failures.append(.init(key: name, reason: "no call site found: every call goes through its trampoline"))
             } else if key.sitesPatched < key.sitesFound {
                 failures.append(.init(key: name, reason: "\(key.sitesPatched) of \(key.sitesFound) sites inline: \(key.unpatched.first?.reason ?? "")"))
             }

@@ -45,13 +45,20 @@ struct StaticCallServiceTests {
         _ = serviceTestFlag
         _ = serviceTestHook(0)
         #endif
+        let returned = Lines() // a line once run() has returned
         try await testGracefulShutdown { trigger in
-            let running = Task { try await service.run() }
-            while StaticCallService.startupReport == nil { await Task.yield() }
-            try await Task.sleep(for: .milliseconds(20))
-            #expect(!running.isCancelled)
+            let running = Task {
+                try await service.run()
+                returned.lines.withLock { $0.append("returned") }
+            }
+            while !lines.all.contains(where: { $0.hasPrefix("info static calls:") }) { await Task.yield() }
+            try await Task.sleep(for: .milliseconds(50))
+            let returnedEarly = !returned.all.isEmpty
+            #expect(!returnedEarly, "run() returned before the graceful shutdown")
             trigger.triggerGracefulShutdown()
             try await running.value
+            let returnedAfter = !returned.all.isEmpty
+            #expect(returnedAfter)
         }
         let report = try #require(StaticCallService.startupReport)
         // patchAll() registered this program's keys from the records the macros leave in the image,
@@ -75,10 +82,14 @@ struct StaticCallServiceTests {
         let service = StaticCallService(logger: logger, requiredInline: ["serviceTestFlag", "serviceTestHook(_:)"])
         if StaticCalls.mode == .inline {
             let report = try service.start()
-            #expect(report["serviceTestFlag"]!.sitesPatched == report["serviceTestFlag"]!.sitesFound)
+            for name in ["serviceTestFlag", "serviceTestHook(_:)"] {
+                #expect(report[name]!.sitesFound > 0 && report[name]!.sitesPatched == report[name]!.sitesFound)
+            }
         } else {
             // Indirect mode (STATICCALL_MODE=indirect, the portable build): no key is inline.
-            #expect(throws: StaticCallServiceError.self) { try service.start() }
+            let error = #expect(throws: StaticCallServiceError.self) { try service.start() }
+            #expect(error?.failures.map(\.key) == ["serviceTestFlag", "serviceTestHook(_:)"])
+            #expect(error?.failures.allSatisfy { $0.reason.hasPrefix("indirect mode") } == true, "\(error?.failures.map(\.reason) ?? [])")
         }
     }
 }
