@@ -71,8 +71,7 @@ public struct SiteBranch: Equatable, Sendable {
             guard jcc + 6 <= function.count, function[jcc + 1] == 0x84 || function[jcc + 1] == 0x85 else { return nil }
             jumpsIfZero = function[jcc + 1] == 0x84
             fallThrough = jcc + 6
-            let rel = UInt32(function[jcc + 2]) | UInt32(function[jcc + 3]) << 8 | UInt32(function[jcc + 4]) << 16 | UInt32(function[jcc + 5]) << 24
-            taken = fallThrough + Int(Int32(bitPattern: rel))
+            taken = fallThrough + Int(function.loadUnaligned(fromByteOffset: jcc + 2, as: Int32.self).littleEndian)
         default:
             return nil
         }
@@ -133,8 +132,8 @@ private struct DeadWalk {
                     work.append(State(offset: next + Int(Int8(bitPattern: function[next - 1])), raxWritten: s.raxWritten, flagsWritten: s.flagsWritten))
                     s.offset = next
                 case .conditionalRel32:
-                    let rel = UInt32(function[next - 4]) | UInt32(function[next - 3]) << 8 | UInt32(function[next - 2]) << 16 | UInt32(function[next - 1]) << 24
-                    work.append(State(offset: next + Int(Int32(bitPattern: rel)), raxWritten: s.raxWritten, flagsWritten: s.flagsWritten))
+                    let rel = function.loadUnaligned(fromByteOffset: next - 4, as: Int32.self).littleEndian
+                    work.append(State(offset: next + Int(rel), raxWritten: s.raxWritten, flagsWritten: s.flagsWritten))
                     s.offset = next
                 case .ret:
                     guard s.raxWritten else { return false }
