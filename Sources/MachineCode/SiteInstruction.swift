@@ -32,9 +32,9 @@ public enum SiteInstruction: Equatable, Sendable, CustomStringConvertible {
     case ret                   // C3 CC CC CC CC (the kernel's retinsn; bytes 1-4 are never executed)
 
     public static let length = 5
-    public static let nop5: [UInt8] = [0x0f, 0x1f, 0x44, 0x00, 0x00]
-    public static let ret5: [UInt8] = [0xc3, 0xcc, 0xcc, 0xcc, 0xcc]
-    public static let orRaxMinusOne: [UInt8] = [0x2e, 0x48, 0x83, 0xc8, 0xff]
+    public static let nop5: SiteBytes = [0x0f, 0x1f, 0x44, 0x00, 0x00]
+    public static let ret5: SiteBytes = [0xc3, 0xcc, 0xcc, 0xcc, 0xcc]
+    public static let orRaxMinusOne: SiteBytes = [0x2e, 0x48, 0x83, 0xc8, 0xff]
 
     /// The rel32 of a branch at `site` to `target`, or nil if it is out of ±2 GiB reach.
     public static func rel32(from site: UInt64, to target: UInt64) -> Int32? {
@@ -46,25 +46,20 @@ public enum SiteInstruction: Equatable, Sendable, CustomStringConvertible {
 
     /// The five bytes of this instruction at `site`, or nil if it cannot be encoded there
     /// (a branch target out of rel32 reach, or a constant no single 5-byte instruction loads).
-    public func encode(at site: UInt64) -> [UInt8]? {
+    public func encode(at site: UInt64) -> SiteBytes? {
         switch self {
         case let .call(target), let .jump(target):
             guard let rel = Self.rel32(from: site, to: target) else { return nil }
-            let u = UInt32(bitPattern: rel)
             let opcode: UInt8
             if case .call = self { opcode = 0xe8 } else { opcode = 0xe9 }
-            return [opcode, UInt8(truncatingIfNeeded: u), UInt8(truncatingIfNeeded: u >> 8),
-                    UInt8(truncatingIfNeeded: u >> 16), UInt8(truncatingIfNeeded: u >> 24)]
+            return SiteBytes(opcode: opcode, imm32: UInt32(bitPattern: rel))
         case .nop:
             return Self.nop5
         case .ret:
             return Self.ret5
         case let .loadConstant(rax):
-            if rax <= 0xffff_ffff {
-                let u = UInt32(rax) // mov $imm32, %eax zero-extends into %rax
-                return [0xb8, UInt8(truncatingIfNeeded: u), UInt8(truncatingIfNeeded: u >> 8),
-                        UInt8(truncatingIfNeeded: u >> 16), UInt8(truncatingIfNeeded: u >> 24)]
-            }
+            // mov $imm32, %eax zero-extends into %rax
+            if rax <= 0xffff_ffff { return SiteBytes(opcode: 0xb8, imm32: UInt32(rax)) }
             if rax == UInt64.max { return Self.orRaxMinusOne } // cs or $-1,%rax
             return nil
         }
@@ -72,9 +67,12 @@ public enum SiteInstruction: Equatable, Sendable, CustomStringConvertible {
 
     /// Recognises the five bytes at `site` as one of the states, or nil.
     public static func recognise(_ bytes: some Collection<UInt8>, at site: UInt64) -> SiteInstruction? {
-        let b = Array(bytes.prefix(5))
-        guard b.count == 5 else { return nil }
-        let imm = UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24
+        SiteBytes(bytes).flatMap { recognise($0, at: site) }
+    }
+
+    /// Recognises a site's five bytes as one of the states, or nil.
+    public static func recognise(_ b: SiteBytes, at site: UInt64) -> SiteInstruction? {
+        let imm = UInt32(truncatingIfNeeded: b.word >> 8)
         let target = site &+ 5 &+ UInt64(bitPattern: Int64(Int32(bitPattern: imm)))
         switch b[0] {
         case 0xe8: return .call(target)

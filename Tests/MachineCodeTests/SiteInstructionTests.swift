@@ -22,7 +22,7 @@ struct SiteInstructionTests {
         #expect(SiteInstruction.ret.encode(at: site) == [0xc3, 0xcc, 0xcc, 0xcc, 0xcc])
     }
 
-    static let loadable: [(UInt64, [UInt8])] = [
+    static let loadable: [(UInt64, SiteBytes)] = [
         (0, [0xb8, 0, 0, 0, 0]),
         (1, [0xb8, 1, 0, 0, 0]),
         (0xffff_ffff, [0xb8, 0xff, 0xff, 0xff, 0xff]),
@@ -44,7 +44,7 @@ struct SiteInstructionTests {
         let states: [SiteInstruction] = [.call(site + 0x1234), .jump(site - 0x1234), .nop, .ret, .loadConstant(7), .loadConstant(.max)]
         for state in states {
             let encoded = state.encode(at: site)!
-            let length = encoded.withUnsafeBytes { X86.decode($0, at: 0).instruction?.length }
+            let length = Array(encoded).withUnsafeBytes { X86.decode($0, at: 0).instruction?.length }
             if state == .ret { #expect(length == 1); continue } // ret; the int3 padding is never executed
             #expect(length == 5, "\(state)")
             #expect(SiteInstruction.recognise(encoded, at: site) == state)

@@ -1,4 +1,5 @@
 import Foundation
+import MachineCode
 @testable import StaticCall
 import Testing
 
@@ -21,7 +22,7 @@ struct ForeignDifferenceTests {
         var sites: [PatchSite] = []
         for offset in siteOffsets.sorted() {
             for i in offset..<min(offset + 5, count) { live[i] ^= 0xff }
-            sites.append(PatchSite(address: base + UInt64(offset), kind: .call, original: Array(file[offset..<min(offset + 5, count)])))
+            sites.append(PatchSite(address: base + UInt64(offset), kind: .call, original: SiteBytes(file[offset...]) ?? [0xe8, 0, 0, 0, 0]))
         }
         // Foreign bytes: every 37th byte outside the sites, from the start.
         var placed = 0, i = 0
@@ -75,7 +76,7 @@ struct ForeignDifferenceTests {
         live.copyBytes(from: file)
         for i in 0..<5 { live[i] ^= 0xff }
         let base = UInt64(UInt(bitPattern: live.baseAddress!))
-        let site = PatchSite(address: base, kind: .call, original: Array(file[0..<5]))
+        let site = PatchSite(address: base, kind: .call, original: SiteBytes(file)!)
         let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site]) }
         #expect(verdict == nil)
     }

@@ -7,6 +7,7 @@ import Darwin
 #else
 #error("unsupported platform: StaticCall needs Glibc, Musl or Darwin")
 #endif
+internal import MachineCode
 
 /// A descriptor of `/proc/self/mem`, tied to the process that opened it.
 ///
@@ -98,11 +99,15 @@ final class MProtectWriter: TextWriter {
 }
 #endif
 
-/// Whether this process's memory at `address` holds `bytes` (text is always readable). No allocation:
-/// a patch transaction checks every site with it.
-func textEquals(at address: UInt64, _ bytes: [UInt8]) -> Bool {
-    guard let p = UnsafeRawPointer(bitPattern: UInt(address)) else { return false }
-    return bytes.withUnsafeBytes { memcmp(p, $0.baseAddress!, $0.count) == 0 }
+/// Whether the site at `address` holds `bytes` (text is always readable): two loads and a comparison,
+/// no allocation; a patch transaction checks every site with it.
+func textEquals(at address: UInt64, _ bytes: SiteBytes) -> Bool {
+    readSite(at: address) == bytes
+}
+
+/// The five bytes of the site at `address` (text is always readable).
+func readSite(at address: UInt64) -> SiteBytes {
+    SiteBytes(loadingFrom: UnsafeRawPointer(bitPattern: UInt(address))!)
 }
 
 /// Reads `count` bytes of this process's memory at `address` (text is always readable).

@@ -167,7 +167,7 @@ final class Int3Patcher {
         } catch {
             membarrierRegistered = false
             return pending.map { w in
-                w.site.current = readText(at: w.site.address, count: 5)
+                w.site.current = readSite(at: w.site.address)
                 trapped[w.site.address] = Self.poke(w)
                 return (w, "trapped: the site holds an INT3 and the SIGTRAP handler emulates the current state (update failed mid-patch: \(error))")
             }
@@ -178,7 +178,7 @@ final class Int3Patcher {
             try writePhase(pending.map { TextEdit(address: $0.site.address, bytes: CollectionOfOne($0.new[0])) })
         } catch {
             for w in pending where !textEquals(at: w.site.address, w.new) {
-                w.site.current = readText(at: w.site.address, count: 5)
+                w.site.current = readSite(at: w.site.address)
                 trapped[w.site.address] = Self.poke(w)
                 failures.append((w, "trapped: the site holds an INT3 and the SIGTRAP handler emulates the current state (update failed mid-patch: \(error))"))
             }
@@ -234,12 +234,12 @@ final class Int3Patcher {
     private func restoreFirstBytes(_ pending: [PlannedWrite], after error: String) -> [(PlannedWrite, String)] {
         pending.map { w in
             let previous = w.site.current[0]
-            if !textEquals(at: w.site.address, [previous]) {
+            if readSite(at: w.site.address)[0] != previous {
                 // A failed write is not lost: the bytes are read back below, and a site still holding its
                 // INT3 stays trapped, emulated.
                 do { try write([previous], at: w.site.address) } catch { debugLog("INT3: first byte not restored at 0x\(String(w.site.address, radix: 16)): \(error)") }
             }
-            w.site.current = readText(at: w.site.address, count: 5)
+            w.site.current = readSite(at: w.site.address)
             if w.site.current[0] == 0xcc {
                 trapped[w.site.address] = Self.poke(w)
                 return (w, "trapped: the site holds an INT3 and the SIGTRAP handler emulates the current state (update failed: \(error))")

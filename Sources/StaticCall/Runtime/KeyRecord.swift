@@ -5,13 +5,13 @@ final class PatchSite {
     let address: UInt64
     let kind: SiteKind
     /// The bytes the compiler emitted: the call or jump to the trampoline, which is always correct.
-    let original: [UInt8]
+    let original: SiteBytes
     /// `original` decoded (recognised once: planning runs at every update).
     let originalInstruction: SiteInstruction?
     /// The key branch the call feeds, where a `jmp` may replace it (`SiteBranch`), if proven.
     let branch: SiteBranch?
     /// What the site holds now (as last written by us).
-    var current: [UInt8]
+    var current: SiteBytes
     /// What the site holds, and why when it is not its key's state inline.
     var status: SiteStatus = .onTrampoline(.notYetPatched)
     /// The text of the site's object: where far-jump stubs for it must be placed.
@@ -19,7 +19,7 @@ final class PatchSite {
     /// All of the object's segments: stub pages are tried just below and just above it first.
     let image: Range<UInt64>?
 
-    init(address: UInt64, kind: SiteKind, original: [UInt8], branch: SiteBranch? = nil,
+    init(address: UInt64, kind: SiteKind, original: SiteBytes, branch: SiteBranch? = nil,
          text: Range<UInt64>? = nil, image: Range<UInt64>? = nil) {
         self.address = address
         self.branch = branch

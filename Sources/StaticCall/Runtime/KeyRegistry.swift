@@ -546,7 +546,7 @@ final class KeyRegistry: @unchecked Sendable {
     }
 
     /// What `site` should hold now: the key's state inline, or the trampoline (with the reason).
-    private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState) -> (SiteInstruction, [UInt8], SiteStatus) {
+    private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState) -> (SiteInstruction, SiteBytes, SiteStatus) {
         let trampoline = record.trampoline ?? 0
         let original = site.originalInstruction ?? .call(trampoline)
         if record.problem != nil { return (original, site.original, .onTrampoline(.keyProblem)) }

@@ -14,7 +14,7 @@ internal import MachineCode
 /// not change it: the transaction still checks that the live bytes are the runtime's own).
 struct PlannedWrite {
     let site: PatchSite
-    let new: [UInt8]
+    let new: SiteBytes
     let instruction: SiteInstruction
     /// What the site holds once the write is done: inline, or on its trampoline with the planner's reason.
     let status: SiteStatus
@@ -70,7 +70,7 @@ final class PatchTransaction {
         for w in writes.sorted(by: { $0.site.address < $1.site.address }) {
             if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.status = w.status; continue }
             guard textEquals(at: w.site.address, w.site.current) else {
-                let reason = SiteReason.bytesChanged(expected: w.site.current, found: readText(at: w.site.address, count: 5))
+                let reason = SiteReason.bytesChanged(expected: Array(w.site.current), found: Array(readSite(at: w.site.address)))
                 w.site.status = .leftAlone(reason)
                 failures.append("0x\(String(w.site.address, radix: 16)): \(reason.description())")
                 continue
@@ -149,11 +149,11 @@ final class PatchTransaction {
             for site in touching {
                 while r < run.count && run[r].site.address < site.address { r += 1 }
                 let pendingWrite = r < run.count && run[r].site.address == site.address ? run[r] : nil
-                var bytes = pendingWrite?.new ?? readText(at: site.address, count: 5)
-                var address = site.address
-                if address < start { bytes.removeFirst(Int(start - address)); address = start }
-                if address + UInt64(bytes.count) > end { bytes.removeLast(Int(address + UInt64(bytes.count) - end)) }
-                edits.append(TextEdit(address: address, bytes: bytes))
+                let bytes = pendingWrite?.new ?? readSite(at: site.address)
+                // A site crossing the range's edge: only its bytes inside the range.
+                let first = site.address < start ? Int(start - site.address) : 0
+                let last = site.address + 5 > end ? Int(end - site.address) : 5
+                edits.append(TextEdit(address: site.address + UInt64(first), bytes: bytes[first..<last]))
             }
             do {
                 try remapper.replace(at: start, size: Int(end - start), file: mapped, offset: location.offset, edits: edits) { fileBytes in
@@ -169,7 +169,7 @@ final class PatchTransaction {
                 if case .revertedToFile = error {
                     // Every site of ours in the range holds the file's bytes: its original call.
                     for site in touching {
-                        site.current = readText(at: site.address, count: 5)
+                        site.current = readSite(at: site.address)
                         site.status = .onTrampoline(.revertedToFile("\(error)"))
                     }
                     int3.resolved(touching.map(\.address))
@@ -247,6 +247,6 @@ final class PatchTransaction {
     func resetAfterFork() { int3.resetAfterFork() }
 }
 
-func hex(_ bytes: [UInt8]) -> String {
+func hex(_ bytes: some Sequence<UInt8>) -> String {
     bytes.map { b in b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined(separator: " ")
 }

@@ -295,7 +295,7 @@ final class SiteRegistry {
                 if record.thunkRange?.contains(candidate.address) == true { continue }
                 switch proof {
                 case let .proven(function):
-                    let bytes = readText(at: candidate.address, count: 5)
+                    let bytes = readSite(at: candidate.address)
                     let branch = candidate.kind == .call ? object.finder.image.bytes(of: function).flatMap {
                         SiteBranch.analyse(function: $0, start: function.start, site: candidate.address, isSite: { self.siteOwners[$0] != nil })
                     } : nil
