@@ -16,6 +16,23 @@ public struct TextEdit: Equatable, Sendable {
         self.word = w
     }
 
+    /// `count` bytes (at most 8) given as a little-endian word: byte k is `(word >> (8 * k)) & 0xff`;
+    /// the bits above them are ignored. No loop and no generic collection: a transaction makes one to
+    /// three edits per site.
+    @inlinable
+    public init(address: UInt64, word: UInt64, count: Int) {
+        precondition(count >= 0 && count <= 8, "a text edit holds at most 8 bytes")
+        self.address = address
+        self.count = count
+        self.word = count == 8 ? word : word & ((1 << (8 * UInt64(count))) - 1)
+    }
+
+    /// The bytes `range` of a site's five.
+    @inlinable
+    public init(address: UInt64, bytes: SiteBytes, range: Range<Int>) {
+        self.init(address: address, word: bytes.word >> (8 * UInt64(range.lowerBound)), count: range.count)
+    }
+
     public var bytes: [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: word >> (8 * UInt64($0))) } }
     public var end: UInt64 { address + UInt64(count) }
 }
@@ -50,8 +67,18 @@ public enum TextSpans {
         live: (UInt64, Int) -> [UInt8]?
     ) -> [TextSpan] {
         precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "page size must be a power of two")
-        var sorted = edits.filter { $0.count > 0 }
-        sorted.sort { $0.address < $1.address }
+        // Every caller passes its edits in address order and none empty: then they are used as they are
+        // (one pass to check), instead of filtered and sorted.
+        var isSortedAndNonEmpty = true
+        for k in edits.indices where edits[k].count == 0 || (k > 0 && edits[k].address < edits[k - 1].address) {
+            isSortedAndNonEmpty = false
+            break
+        }
+        var sorted = edits
+        if !isSortedAndNonEmpty {
+            sorted = edits.filter { $0.count > 0 }
+            sorted.sort { $0.address < $1.address }
+        }
         var spans: [TextSpan] = []
         var start = 0
         while start < sorted.count {
@@ -67,11 +94,10 @@ public enum TextSpans {
             }
             let first = sorted[start].address
             if next - start > 1, var bytes = live(first, Int(end - first)), bytes.count == Int(end - first) {
-                for edit in sorted[start..<next] {
-                    var offset = Int(edit.address - first)
-                    for k in 0..<edit.count {
-                        bytes[offset] = UInt8(truncatingIfNeeded: edit.word >> (8 * UInt64(k)))
-                        offset += 1
+                bytes.withUnsafeMutableBytes { span in
+                    for edit in sorted[start..<next] {
+                        let offset = Int(edit.address - first)
+                        for k in 0..<edit.count { span[offset + k] = UInt8(truncatingIfNeeded: edit.word >> (8 * UInt64(k))) }
                     }
                 }
                 spans.append(TextSpan(address: first, bytes: bytes))

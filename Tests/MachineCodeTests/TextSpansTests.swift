@@ -51,6 +51,20 @@ struct TextSpansTests {
         #expect(e.end == 10)
     }
 
+    @Test func anEmptyEditAmongSortedOnesWritesNothing() {
+        let edits = [TextEdit(address: 10, bytes: [1]), TextEdit(address: 12, bytes: [UInt8]()), TextEdit(address: 14, bytes: [2])]
+        let spans = TextSpans.coalesce(edits, pageSize: page, maxGap: 4096, live: live)
+        #expect(spans == [TextSpan(address: 10, bytes: [1] + live(11, 3) + [2])])
+    }
+
+    @Test func anEditTakesAnyRangeOfASitesBytes() {
+        let site: SiteBytes = [0xe8, 0x11, 0x22, 0x33, 0x44]
+        #expect(TextEdit(address: 7, bytes: site, range: 1..<5) == TextEdit(address: 7, bytes: [0x11, 0x22, 0x33, 0x44]))
+        #expect(TextEdit(address: 7, bytes: site, range: 0..<2) == TextEdit(address: 7, bytes: [0xe8, 0x11]))
+        #expect(TextEdit(address: 7, bytes: site, range: 3..<3).count == 0)
+        #expect(TextEdit(address: 0, word: .max, count: 8).bytes == [UInt8](repeating: 0xff, count: 8))
+    }
+
     @Test func unreadableGapKeepsEditsApart() {
         let spans = TextSpans.coalesce([TextEdit(address: 0, bytes: [1]), TextEdit(address: 8, bytes: [2])], pageSize: page, maxGap: 64) { _, _ in [] }
         #expect(spans == [TextSpan(address: 0, bytes: [1]), TextSpan(address: 8, bytes: [2])])

@@ -30,7 +30,10 @@ struct ForeignDifferenceTests {
             if !siteOffsets.contains(where: { i >= $0 && i < $0 + 5 }) { live[i] ^= 0x55; placed += 1 }
             i += 37
         }
-        return file.withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base, sites: sites) }
+        // The sites are passed as a slice of a longer list (as a remap passes those touching its range),
+        // whose first index is not 0; the site before them lies below the range.
+        let below = PatchSite(address: base - 64, kind: .call, original: [0xe8, 0, 0, 0, 0])
+        return file.withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base, sites: ([below] + sites)[1...]) }
     }
 
     @Test func ourSitesDifferingIsNotForeign() {
@@ -77,7 +80,7 @@ struct ForeignDifferenceTests {
         for i in 0..<5 { live[i] ^= 0xff }
         let base = UInt64(UInt(bitPattern: live.baseAddress!))
         let site = PatchSite(address: base, kind: .call, original: SiteBytes(file)!)
-        let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site]) }
+        let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site][...]) }
         #expect(verdict == nil)
     }
 }

@@ -162,7 +162,7 @@ final class Int3Patcher {
         // Phase 2: the tails, invisible behind the INT3s every thread has now seen. Without the sync
         // that follows, no first byte may change: the sites stay trapped.
         do {
-            try writePhase(pending.map { TextEdit(address: $0.site.address + 1, bytes: $0.new[1...]) })
+            try writePhase(pending.map { TextEdit(address: $0.site.address + 1, bytes: $0.new, range: 1..<5) })
             try Membarrier.syncCore()
         } catch {
             membarrierRegistered = false

@@ -502,31 +502,34 @@ final class KeyRegistry: @unchecked Sendable {
             }
             return []
         }
-        // Targets out of rel32 reach of some site (functions of another image) get stubs within reach
-        // first, all at once; then every site is planned with the stubs that exist.
-        var needs: [(target: UInt64, text: Range<UInt64>, image: Range<UInt64>?)] = []
-        for record in records where record.problem == nil {
-            let state = effectiveState(of: record)
-            for site in record.sites {
-                guard let text = site.text else { continue }
-                _ = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: record.trampoline ?? 0,
-                                     branch: site.branch, stub: { far in
-                    if self.stubs.existing(far, site: site.address, text: text) == nil { needs.append((far, text, site.image)) }
-                    return nil
-                }, constantFunction: ConstantFunctions.address(returning:))
-            }
-        }
-        if !needs.isEmpty { stubs.prepare(needs) }
+        // Every site goes to the transaction, those whose bytes do not change too: it checks each one's
+        // live bytes, so that a site someone else wrote since (another patcher, a debugger's breakpoint)
+        // is neither counted as holding its state nor written over.
         var writes: [PlannedWrite] = []
         writes.reserveCapacity(records.reduce(0) { $0 + $1.sites.count })
+        // Targets out of rel32 reach of a site (functions of another image) need far-jump stubs within
+        // reach. Planning notes them; they are then made all at once and only the sites that asked are
+        // planned again, with the stubs that now exist (the usual update needs none: one pass).
+        var needs: [(target: UInt64, text: Range<UInt64>, image: Range<UInt64>?)] = []
+        var replan: [(write: Int, record: KeyRecord, state: KeyState)] = []
         for record in records {
             let state = effectiveState(of: record)
             for site in record.sites {
-                // Every site goes to the transaction, those whose bytes do not change too: it checks each
-                // one's live bytes, so that a site someone else wrote since (another patcher, a debugger's
-                // breakpoint) is neither counted as holding its state nor written over.
-                let (instruction, bytes, status) = plan(site, of: record, state: state)
+                var askedForStub = false
+                let (instruction, bytes, status) = plan(site, of: record, state: state) { far, text in
+                    needs.append((far, text, site.image))
+                    askedForStub = true
+                }
+                if askedForStub { replan.append((writes.count, record, state)) }
                 writes.append(PlannedWrite(site: site, new: bytes, instruction: instruction, status: status))
+            }
+        }
+        if !needs.isEmpty {
+            stubs.prepare(needs)
+            for (k, record, state) in replan {
+                let site = writes[k].site
+                let (instruction, bytes, status) = plan(site, of: record, state: state) { _, _ in }
+                writes[k] = PlannedWrite(site: site, new: bytes, instruction: instruction, status: status)
             }
         }
         guard !writes.isEmpty else { return [] }
@@ -546,15 +549,22 @@ final class KeyRegistry: @unchecked Sendable {
     }
 
     /// What `site` should hold now: the key's state inline, or the trampoline (with the reason).
-    private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState) -> (SiteInstruction, SiteBytes, SiteStatus) {
+    /// `missingStub(target, text)` hears of each target out of the site's rel32 reach that has no
+    /// far-jump stub within it yet (the site then stays on its trampoline, with the reason).
+    private func plan(_ site: PatchSite, of record: KeyRecord, state: KeyState,
+                      missingStub: (UInt64, Range<UInt64>) -> Void) -> (SiteInstruction, SiteBytes, SiteStatus) {
         let trampoline = record.trampoline ?? 0
         let original = site.originalInstruction ?? .call(trampoline)
         if record.problem != nil { return (original, site.original, .onTrampoline(.keyProblem)) }
         var stubMissing = false // the planner asked for a far-jump stub that does not exist
         var (instruction, reason) = SitePlanner.plan(state, kind: site.kind, site: site.address, trampoline: trampoline,
                                                      branch: site.branch, stub: { far in
-            let stub = site.text.flatMap { self.stubs.existing(far, site: site.address, text: $0) }
-            if stub == nil { stubMissing = true }
+            guard let text = site.text else { return nil }
+            let stub = self.stubs.existing(far, site: site.address, text: text)
+            if stub == nil {
+                stubMissing = true
+                missingStub(far, text)
+            }
             return stub
         }, constantFunction: ConstantFunctions.address(returning:))
         if let why = reason, stubMissing, let text = site.text, let refusal = stubs.refusal(for: text) {

@@ -67,7 +67,10 @@ final class PatchTransaction {
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
         var pending: [PlannedWrite] = []
         var failures: [String] = []
-        for w in writes.sorted(by: { $0.site.address < $1.site.address }) {
+        // The registry plans sites in address order; sorting (which copies every write) only otherwise.
+        var inOrder = true
+        for k in writes.indices.dropFirst() where writes[k].site.address < writes[k - 1].site.address { inOrder = false; break }
+        for w in inOrder ? writes : writes.sorted(by: { $0.site.address < $1.site.address }) {
             if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.status = w.status; continue }
             guard textEquals(at: w.site.address, w.site.current) else {
                 let reason = SiteReason.bytesChanged(expected: Array(w.site.current), found: Array(readSite(at: w.site.address)))
@@ -131,40 +134,40 @@ final class PatchTransaction {
             // cache); a page with a site of another key gets that site's current bytes. Both are
             // compared with the file first.
             let (j, end) = Self.run(startingAt: i, of: addresses, segmentEnd: location.segmentEnd, pageSize: page)
-            let run = Array(pending[i..<j])
+            let run = i..<j // indices into `pending`
             i = j
             guard end <= location.segmentEnd else {
-                failed += run.map { ($0, "page remap unavailable: the site runs past its segment") }
+                failed += pending[run].map { ($0, "page remap unavailable: the site runs past its segment") }
                 continue
             }
             // The new pages hold the file's bytes, and every site of ours that touches the range: the
             // pending ones with their new bytes, the others with what they hold now (a site crossing the
             // range's edge keeps its bytes on both sides).
-            let touching = Self.sites(sites, touching: start..<end)
-            // `run` and `touching` are both sorted by address, and every site of `run` is in `touching`:
-            // one walk pairs them (a dictionary of the run cost more than the rest of the loop).
+            let touching = sites[Self.sites(sites, touching: start..<end)]
+            // `pending[run]` and `touching` are both sorted by address, and every site of the run is in
+            // `touching`: one walk pairs them (a dictionary of the run cost more than the rest of the loop).
             var edits: [TextEdit] = []
             edits.reserveCapacity(touching.count)
-            var r = 0
+            var r = run.lowerBound
             for site in touching {
-                while r < run.count && run[r].site.address < site.address { r += 1 }
-                let pendingWrite = r < run.count && run[r].site.address == site.address ? run[r] : nil
-                let bytes = pendingWrite?.new ?? readSite(at: site.address)
+                while r < run.upperBound && pending[r].site.address < site.address { r += 1 }
+                let bytes = r < run.upperBound && pending[r].site.address == site.address ? pending[r].new : readSite(at: site.address)
                 // A site crossing the range's edge: only its bytes inside the range.
                 let first = site.address < start ? Int(start - site.address) : 0
                 let last = site.address + 5 > end ? Int(end - site.address) : 5
-                edits.append(TextEdit(address: site.address + UInt64(first), bytes: bytes[first..<last]))
+                edits.append(TextEdit(address: site.address + UInt64(first), bytes: bytes, range: first..<last))
             }
             do {
                 try remapper.replace(at: start, size: Int(end - start), file: mapped, offset: location.offset, edits: edits) { fileBytes in
                     Self.foreignDifferences(fileBytes, live: start, sites: touching)
                 }
-                for w in run {
-                    w.site.current = w.new
-                    w.site.status = w.status
-                    debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction) [page remap]")
+                for k in run {
+                    let site = pending[k].site
+                    site.current = pending[k].new
+                    site.status = pending[k].status
+                    debugLog("patched 0x\(String(site.address, radix: 16)) (\(site.kind.rawValue)) -> \(pending[k].instruction) [page remap]")
                 }
-                int3.resolved(run.map(\.site.address))
+                int3.resolved(pending[run].map(\.site.address))
             } catch let error {
                 if case .revertedToFile = error {
                     // Every site of ours in the range holds the file's bytes: its original call.
@@ -174,7 +177,7 @@ final class PatchTransaction {
                     }
                     int3.resolved(touching.map(\.address))
                 }
-                failed += run.map { ($0, "page remap failed: \(error)") }
+                failed += pending[run].map { ($0, "page remap failed: \(error)") }
             }
         }
         return failed
@@ -196,19 +199,16 @@ final class PatchTransaction {
         return (j, end)
     }
 
-    /// The sites (sorted by address) whose five bytes overlap `range`.
-    static func sites(_ sites: [PatchSite], touching range: Range<UInt64>) -> [PatchSite] {
+    /// The indices of the sites (sorted by address) whose five bytes overlap `range`.
+    static func sites(_ sites: [PatchSite], touching range: Range<UInt64>) -> Range<Int> {
         var lo = 0, hi = sites.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if sites[mid].address + 5 <= range.lowerBound { lo = mid + 1 } else { hi = mid }
         }
-        var result: [PatchSite] = []
-        while lo < sites.count && sites[lo].address < range.upperBound {
-            result.append(sites[lo])
-            lo += 1
-        }
-        return result
+        var end = lo
+        while end < sites.count && sites[end].address < range.upperBound { end += 1 }
+        return lo..<end
     }
 
     /// Why the file's bytes cannot stand for the live text at `live` (nil if they can): more than
@@ -217,19 +217,19 @@ final class PatchTransaction {
     /// the file's, so a change someone else made to any of them (a wrong file or offset, another
     /// patcher) must be seen before it is lost. The gaps between our sites are compared with memcmp and
     /// bytes are counted only in a gap that differs.
-    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: [PatchSite]) -> String? {
+    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: ArraySlice<PatchSite>) -> String? {
         guard let p = UnsafeRawPointer(bitPattern: UInt(live)), let file = fileBytes.baseAddress else { return "unmapped" }
         let count = UInt64(fileBytes.count)
         var differences = 0
         var offset: UInt64 = 0
-        var k = 0
+        var k = sites.startIndex
         while offset < count {
-            while k < sites.count && sites[k].address &+ 5 <= live &+ offset { k += 1 }
-            if k < sites.count && sites[k].address <= live &+ offset {
+            while k < sites.endIndex && sites[k].address &+ 5 <= live &+ offset { k += 1 }
+            if k < sites.endIndex && sites[k].address <= live &+ offset {
                 offset = min(count, sites[k].address &+ 5 &- live) // inside one of our sites
                 continue
             }
-            let end = k < sites.count ? min(count, sites[k].address &- live) : count
+            let end = k < sites.endIndex ? min(count, sites[k].address &- live) : count
             if memcmp(file + Int(offset), p + Int(offset), Int(end - offset)) != 0 {
                 for i in Int(offset)..<Int(end) where fileBytes[i] != p.load(fromByteOffset: i, as: UInt8.self) {
                     differences += 1
