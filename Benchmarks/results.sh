@@ -92,6 +92,12 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "the medians. Calling threads check every result. Commands: \`staticcall-bench update 0 1000\`,"
     echo "\`staticcall-bench update 2 1000\`."
     echo
+    echo "Updates are written by page remap (the default writer), which uses no membarrier: its floor is the"
+    echo "kernel's work for the pages, timed after each update as a *bare remap*: the same system calls (a fresh"
+    echo "private mapping of the file, a read and a five-byte write through \`/proc/self/mem\` per page, one"
+    echo "\`mremap\`) on a scratch mapping of as many pages as the case's sites span, which no thread runs. The"
+    echo "last three columns are those pages, that floor and the update's ratio to it."
+    echo
     cat "$tmp/update0.md"
     echo
     cat "$tmp/update2.md"

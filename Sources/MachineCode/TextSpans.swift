@@ -97,7 +97,11 @@ public enum TextSpans {
                 bytes.withUnsafeMutableBytes { span in
                     for edit in sorted[start..<next] {
                         let offset = Int(edit.address - first)
-                        for k in 0..<edit.count { span[offset + k] = UInt8(truncatingIfNeeded: edit.word >> (8 * UInt64(k))) }
+                        var word = edit.word
+                        for k in 0..<edit.count {
+                            span[offset + k] = UInt8(truncatingIfNeeded: word)
+                            word &>>= 8
+                        }
                     }
                 }
                 spans.append(TextSpan(address: first, bytes: bytes))

@@ -51,6 +51,16 @@ struct UpdateCase {
     let rounds: Int
     let drive: @Sendable (Int) -> Int
     let update: (Int) -> Void
+    /// The names of the case's keys start with this.
+    let keyPrefix: String
+}
+
+/// The pages one page remap of these sites replaces: from the first site's page to the last one's (the
+/// runtime remaps runs of sites up to 1 MB apart with one mmap and one mremap).
+func pagesSpanned(by sites: [UInt]) -> Int {
+    guard let low = sites.min(), let high = sites.max() else { return 0 }
+    let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
+    return Int(((high + 4) / page) - (low / page)) + 1
 }
 
 /// Median latency of each update shape, interleaved with three bare membarrier syncs under the same
@@ -62,27 +72,29 @@ func update(threads: Int, rounds: Int, only: String?) {
         return (sites * (x + 1) + indices, sites * (x + 3) + indices)
     }
     let cases = [
-        UpdateCase(name: "1 key, 1 site", sites: 1, rounds: rounds, drive: { driveOneSite($0) }, update: { updateOneSite(round: $0) }),
-        UpdateCase(name: "1 key, 10 sites", sites: 10, rounds: rounds, drive: { driveTenSites($0) }, update: { updateTenSites(round: $0) }),
-        UpdateCase(name: "1 key, 1000 sites", sites: 1000, rounds: max(rounds / 10, 20), drive: { driveThousandSites($0) }, update: { updateThousandSites(round: $0) }),
+        UpdateCase(name: "1 key, 1 site", sites: 1, rounds: rounds, drive: { driveOneSite($0) }, update: { updateOneSite(round: $0) }, keyPrefix: "oneSite"),
+        UpdateCase(name: "1 key, 10 sites", sites: 10, rounds: rounds, drive: { driveTenSites($0) }, update: { updateTenSites(round: $0) }, keyPrefix: "tenSites"),
+        UpdateCase(name: "1 key, 1000 sites", sites: 1000, rounds: max(rounds / 10, 20), drive: { driveThousandSites($0) }, update: { updateThousandSites(round: $0) }, keyPrefix: "thousandSites"),
         UpdateCase(name: "100 keys × 10 sites, batched (one transaction)", sites: batchKeySites, keys: batchKeyCount, rounds: max(rounds / 10, 20),
-                   drive: { driveBatchKeys($0) }, update: { r in StaticCalls.batch { updateBatchKeys(round: r) } }),
+                   drive: { driveBatchKeys($0) }, update: { r in StaticCalls.batch { updateBatchKeys(round: r) } }, keyPrefix: "batchKey"),
         UpdateCase(name: "100 keys × 10 sites, not batched (100 transactions)", sites: batchKeySites, keys: batchKeyCount, rounds: max(rounds / 10, 20),
-                   drive: { driveBatchKeys($0) }, update: { updateBatchKeys(round: $0) }),
+                   drive: { driveBatchKeys($0) }, update: { updateBatchKeys(round: $0) }, keyPrefix: "batchKey"),
     ]
-    print("| update (\(threads) threads calling the sites) | sites | median µs | p90 µs | 3 bare syncs, median µs | ratio to 3 syncs | µs per site | wrong results / calls |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| update (\(threads) threads calling the sites) | sites | median µs | p90 µs | 3 bare syncs, median µs | ratio to 3 syncs | µs per site | wrong results / calls | pages remapped | bare remap of those pages, median µs | ratio to bare remap |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     var wrongTotal = 0
     for c in cases where only.map({ c.name.contains($0) }) ?? true {
         // Warm up: registration, discovery of the object, first (copy-on-write) writes to each page.
         c.update(0)
         c.update(1)
         blackHole(c.drive(1))
+        let sitesOfCase = StaticCalls.report().keys.filter { $0.name.hasPrefix(c.keyPrefix) }.flatMap(\.patchedSites)
+        let pages = pagesSpanned(by: sitesOfCase)
         let x = 1000
         let (low, high) = (c.keys * bounds(c.sites, x: x).0, c.keys * bounds(c.sites, x: x).1)
         let callers = (0..<threads).map { _ in Caller(drive: c.drive, x: x, low: low, high: high) }
         callers.forEach { $0.start() }
-        var updates: [UInt64] = [], syncs: [UInt64] = []
+        var updates: [UInt64] = [], syncs: [UInt64] = [], remaps: [UInt64] = []
         for r in 0..<c.rounds {
             let t0 = now()
             c.update(r)
@@ -91,6 +103,7 @@ func update(threads: Int, rounds: Int, only: String?) {
             let t2 = now()
             updates.append(t1 - t0)
             syncs.append(t2 - t1)
+            if pages > 0, let bare = StaticCallMeasurement.bareRemapNanoseconds(pages: pages) { remaps.append(bare) }
         }
         callers.forEach { $0.join() }
         let wrong = callers.reduce(0) { $0 + $1.wrong.load(ordering: .relaxed) }
@@ -98,7 +111,7 @@ func update(threads: Int, rounds: Int, only: String?) {
         let calls = callers.reduce(0) { $0 + $1.calls.load(ordering: .relaxed) }
         let mu = Double(median(updates)) / 1000, ms = Double(median(syncs)) / 1000
         let sites = c.sites * c.keys
-        print("| \(c.name) | \(sites) | \(fixed(mu, 1)) | \(fixed(Double(percentile(updates, 0.9)) / 1000, 1)) | \(fixed(ms, 1)) | \(fixed(mu / ms)) | \(fixed(mu / Double(sites), 3)) | \(wrong) / \(calls * sites) |")
+        print("| \(c.name) | \(sites) | \(fixed(mu, 1)) | \(fixed(Double(percentile(updates, 0.9)) / 1000, 1)) | \(fixed(ms, 1)) | \(fixed(mu / ms)) | \(fixed(mu / Double(sites), 3)) | \(wrong) / \(calls * sites) | \(pages) | \(remaps.isEmpty ? "–" : fixed(Double(median(remaps)) / 1000, 1)) | \(remaps.isEmpty ? "–" : fixed(mu / (Double(median(remaps)) / 1000))) |")
     }
     print("")
     if wrongTotal > 0 {
