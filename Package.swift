@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
         // A swift-service-lifecycle Service: every key patched at start-up, the report logged, required keys checked.
         .library(name: "StaticCallServiceLifecycle", targets: ["StaticCallServiceLifecycle"]),
+        // swift-distributed-tracing's withSpan behind a static key the application turns off without a tracer.
+        .library(name: "StaticCallTracing", targets: ["StaticCallTracing"]),
         .executable(name: "staticcall", targets: ["staticcall"]),
         // `swift package staticcall-check`: fails a user's CI when a key's site would not be patched.
         .plugin(name: "StaticCallCheck", targets: ["StaticCallCheck"]),
@@ -53,6 +55,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2", traits: swiftLogTraits),
         // StaticCallServiceLifecycle's (the same reasoning; it brings swift-async-algorithms as well).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // StaticCallTracing's (the same reasoning; no dependencies of its own). 1.7.3, the version tested:
+        // withTracer (1.7) is the scope StaticTracing.withTracer wraps.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Pure logic: bytes in, facts out. No side effects, no platform code.
@@ -73,6 +78,10 @@ let package = Package(
         .target(name: "StaticCallServiceLifecycle", dependencies: [
             "StaticCall", .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "StaticCallTracing", dependencies: [
+            "StaticCall", .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
         ]),
         // The demo's measured loops and the selftest's keys, compiled with -O even in the debug build of
         // `swift run staticcall demo`: a newcomer's first numbers are real without a release build of
@@ -146,6 +155,11 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ], swiftSettings: [portable]),
+        .testTarget(name: "StaticCallTracingTests", dependencies: [
+            "StaticCallTracing", "StaticCall", .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+        ]),
         .testTarget(name: "StaticCallLoggingTests", dependencies: ["StaticCallLogging", "StaticCallTestSupport",
                                                                    .product(name: "Logging", package: "swift-log")]),
         // What the test targets share: running the package's programs (found beside the tests, or built)

@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         // The log rows compare StaticLogger with swift-log's own Logger.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The trace rows: swift-distributed-tracing's withSpan with no tracer bootstrapped, and
+        // StaticTracing's.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Only what Swift cannot express: a C function pointer and the function it points to.
@@ -36,6 +39,8 @@ let package = Package(
                 // The log rows: swift-log's Logger and StaticLogger side by side.
                 .product(name: "StaticCallLogging", package: "StaticCallRuntime"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "StaticCallTracing", package: "StaticCallRuntime"),
                 // A C shared library, mapped far (terabytes) from this executable: the "far" cases.
                 .product(name: "StaticCallTestTargets", package: "StaticCallTestTargets"),
             ],

@@ -78,6 +78,15 @@ if floor is not None and plain_off is not None and static_off is not None:
     cost = max(static_off - floor, 1)
     target("disabled StaticLogger statement ≥ 5× cheaper than swift-log's, instructions per statement",
            f"{plain_off - floor:.2f} vs {static_off - floor:.2f} = {(plain_off - floor) / cost:.1f}×", (plain_off - floor) >= 5 * cost)
+# Issue #16, swift-distributed-tracing (measured before deciding on StaticCallTracing): a skipped
+# StaticTracing span at least 5x cheaper than withSpan with no tracer (the log statement's bar).
+t_none = cg.get(("trace", "no span", "inline"))
+t_plain = cg.get(("trace", "withSpan, no tracer bootstrapped", "inline"))
+t_static = cg.get(("trace", "StaticTracing.withSpan, skipped (no tracer bootstrapped)", "inline"))
+if t_none is not None and t_plain is not None and t_static is not None:
+    target("skipped StaticTracing span ≥ 5× cheaper than withSpan without a tracer, instructions per span",
+           f"{t_plain - t_none:.2f} vs {t_static - t_none:.2f} = {(t_plain - t_none) / max(t_static - t_none, 0.01):.0f}×",
+           t_plain - t_none >= 5 * (t_static - t_none))
 plain_on, static_on = cg.get(("log", "swift-log info, on", "inline")), cg.get(("log", "StaticLogger info, on", "inline"))
 if plain_on and static_on:
     target("enabled StaticLogger statement within 2% of swift-log's, instructions per iteration",

@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// The runtime (StaticCall, MachineCode, CStaticCall, and StaticCallLogging) from the root package's own sources (the symlinks in
+// The runtime (StaticCall, MachineCode, CStaticCall, StaticCallLogging and StaticCallTracing) from the root package's own sources (the symlinks in
 // Sources/), for the nested test packages IntegrationTests/Images and IntegrationTests/DynamicKeys and
 // for Benchmarks/: the same modules, compiled with the same optimization flags and platforms, but
 // without the macro target, so that building those packages does not build swift-syntax a second time
@@ -14,15 +14,24 @@ let package = Package(
     products: [
         .library(name: "StaticCall", targets: ["StaticCall"]),
         .library(name: "StaticCallLogging", targets: ["StaticCallLogging"]),
+        .library(name: "StaticCallTracing", targets: ["StaticCallTracing"]),
     ],
-    // StaticCallLogging's (the benchmarks' log rows); not built for the packages that use StaticCall only.
-    dependencies: [.package(url: "https://github.com/apple/swift-log", from: "1.16.2")],
+    // StaticCallLogging's and StaticCallTracing's (the benchmarks' log and trace rows); not built for the
+    // packages that use StaticCall only.
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+    ],
     targets: [
         .target(name: "MachineCode", swiftSettings: optimizedRuntime),
         .target(name: "CStaticCall"),
         .target(name: "StaticCall", dependencies: ["MachineCode", "CStaticCall"], swiftSettings: optimizedRuntime + [macroPlugin]),
         .target(name: "StaticCallLogging", dependencies: ["StaticCall", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: [macroPlugin]),
+        .target(name: "StaticCallTracing", dependencies: [
+            "StaticCall", .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+        ], swiftSettings: [macroPlugin]),
     ],
     swiftLanguageModes: [.v6]
 )
