@@ -96,7 +96,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "kernel's work for the pages, timed after each update as a *bare remap*: the same system calls (a fresh"
     echo "private mapping of the file, a read and a five-byte write through \`/proc/self/mem\` per page, one"
     echo "\`mremap\`) on a scratch mapping of as many pages as the case's sites span, which no thread runs. The"
-    echo "last three columns are those pages, that floor and the update's ratio to it."
+    echo "last three columns are those pages, that floor and the update's ratio to it. The floor is optimistic:"
+    echo "no thread has the scratch pages mapped, so no TLB entry of a running thread is shot down; and the"
+    echo "not-batched row makes 100 remaps against the floor's one."
     echo
     cat "$tmp/update0.md"
     echo

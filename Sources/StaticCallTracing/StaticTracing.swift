@@ -1,15 +1,16 @@
 public import Instrumentation
 import StaticCall
 public import Tracing
+import Synchronization
 
 /// swift-distributed-tracing's `withSpan`, behind a static key that the application turns off when no
 /// tracer is bootstrapped.
 ///
 /// With no tracer, `withSpan` still finds the tracer (a reader lock and dynamic casts over the
-/// bootstrapped instrument), reads the clock, starts and ends a no-op span, and binds its context as
-/// the task-local context for the operation: about 3,700 instructions per span here
-/// (`Benchmarks/RESULTS.md`, group "trace"). After ``skipSpansUnlessBootstrapped()`` has found no tracer,
-/// a ``withSpan(_:ofKind:at:function:file:line:_:)`` site is one `jmp` to its operation (the kernel's
+/// bootstrapped instrument), starts and ends a no-op span, and binds its context as the task-local
+/// context for the operation: about 3,800 instructions per span here (`Benchmarks/RESULTS.md`, group
+/// "trace"). After ``skipSpansUnlessBootstrapped()`` has found no tracer, a
+/// ``withSpan(_:ofKind:at:function:file:line:_:)`` site is one `jmp` to its operation (the kernel's
 /// `static_branch_unlikely()`).
 ///
 /// **On until the application says otherwise.** A library can adopt these calls without changing what
@@ -17,33 +18,54 @@ public import Tracing
 /// ``skipSpansUnlessBootstrapped()``, after its `InstrumentationSystem.bootstrap` (or its decision not to
 /// bootstrap). The key cannot see a tracer bound later, so:
 ///
-/// - bootstrap before calling ``skipSpansUnlessBootstrapped()`` (or call it again after);
+/// - bootstrap before calling ``skipSpansUnlessBootstrapped()`` (or call it again after), and call it
+///   outside any tracer scope (inside one, it finds that scope's tracer);
 /// - a tracer that conforms only to swift-distributed-tracing's deprecated `LegacyTracer` is not seen;
-/// - bind a scoped tracer with `withTracer(_:_:)` rather than swift-distributed-tracing's
-///   `withTracer`, which the key cannot see: under it, skipped sites stay skipped.
+/// - bind a scoped tracer with `withTracer(_:_:)` of this type rather than swift-distributed-tracing's,
+///   which the key cannot see: under it, skipped sites stay skipped.
+///
+/// ``spans`` is a counted key (`static_key_slow_inc()`): the default holds one enable, which
+/// ``skipSpansUnlessBootstrapped()`` gives up and ``stopSkippingSpans()`` takes back, and each scoped
+/// tracer holds one for its scope. Assigning ``spans`` overrides all of them: don't.
 public enum StaticTracing {
     /// Whether ``withSpan(_:ofKind:at:function:file:line:_:)`` sites start spans (through
-    /// swift-distributed-tracing's `withSpan`). On by default; ``skipSpansUnlessBootstrapped()`` turns it
-    /// off when no tracer is bootstrapped, and `withTracer(_:_:)` turns it on for its
-    /// scope (a counted enable, `static_key_slow_inc()`).
+    /// swift-distributed-tracing's `withSpan`): on while any enable is held (see ``StaticTracing``).
     @StaticKey public static var spans = true
 
-    /// The application's opt-in: turns ``spans`` off when no tracer is bootstrapped, on when one is.
-    /// Call it once the `InstrumentationSystem` is bootstrapped, or it is decided that it will not be.
-    /// Returns whether spans are skipped now.
+    /// Whether ``skipSpansUnlessBootstrapped()`` has given up the default's enable of ``spans``.
+    private static let skipping = Mutex(false)
+
+    /// The application's opt-in: gives up the default's enable of ``spans`` when no tracer is bootstrapped
+    /// (every site is skipped unless a scoped tracer holds one), takes it back when one is. Call it once
+    /// the `InstrumentationSystem` is bootstrapped, or it is decided that it will not be, outside any
+    /// tracer scope. Returns whether spans are skipped now (outside scoped tracers).
     @discardableResult
     public static func skipSpansUnlessBootstrapped() -> Bool {
-        // What `withSpan` asks for: the first tracer of the instrument (the search its deprecated
-        // `legacyTracer` makes); none means it would use a NoOpTracer. A tracer that conforms only to the
-        // deprecated `LegacyTracer` counts as none.
-        let tracer = InstrumentationSystem._findInstrument(where: { $0 is any Tracer })
-        spans = tracer != nil
-        return tracer == nil
+        // What `withSpan` asks for: the instrument's first tracer, none meaning a NoOpTracer. A tracer
+        // that conforms only to the deprecated `LegacyTracer` (which `withSpan` also finds) counts as none.
+        setSkipping(InstrumentationSystem.tracer is NoOpTracer)
     }
 
-    /// swift-distributed-tracing's `withTracer`, with ``spans`` on for its scope: the sites skipped since
-    /// ``skipSpansUnlessBootstrapped()`` start spans in it (other threads' sites too, all through the
-    /// full `withSpan`, which finds the tracer only in this task).
+    /// Undoes ``skipSpansUnlessBootstrapped()``: every site starts its span through `withSpan` again.
+    public static func stopSkippingSpans() {
+        setSkipping(false)
+    }
+
+    @discardableResult
+    private static func setSkipping(_ skip: Bool) -> Bool {
+        skipping.withLock { skipping in
+            if skip && !skipping { $spans.decrement() }
+            if !skip && skipping { $spans.increment() }
+            skipping = skip
+            return skip
+        }
+    }
+
+    /// swift-distributed-tracing's `withTracer`, holding an enable of ``spans`` for its scope: the sites
+    /// skipped since ``skipSpansUnlessBootstrapped()`` start spans in it (other threads' sites too, through
+    /// the full `withSpan`, which finds the tracer only in this task). Entering and leaving the first
+    /// scope each patch every site (a patch transaction, tens of microseconds): for tests and diagnostics,
+    /// not for every request. Inside `StaticCalls.batch` the enable waits for the batch's end.
     public static func withTracer<Result, Failure: Error>(
         _ tracer: any Tracer,
         _ operation: () throws(Failure) -> Result

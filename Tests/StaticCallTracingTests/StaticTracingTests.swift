@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Instrumentation
 import InMemoryTracing
 import StaticCall
@@ -13,9 +16,9 @@ enum RequestID: InstrumentationContextKey {
 
 struct Failure: Error, Equatable {}
 
-/// The key is process-wide: these tests take turns, and each leaves it on (its default). The test
-/// process bootstraps no InstrumentationSystem (a one-time, process-wide act): tracers are bound with
-/// `withTracer`, scoped to the test's task.
+/// The key is process-wide: these tests take turns, and each leaves it on with its default's enable
+/// (`stopSkippingSpans()`). The test process bootstraps no InstrumentationSystem (a one-time,
+/// process-wide act): tracers are bound with `withTracer`, scoped to the test's task.
 @Suite("StaticTracing: withSpan as swift-distributed-tracing's until the application skips spans without a tracer", .serialized)
 struct StaticTracingTests {
     @Test func spansAreSwiftDistributedTracingsUntilTheApplicationSkipsThem() throws {
@@ -35,7 +38,7 @@ struct StaticTracingTests {
     }
 
     @Test func withoutATracerSkippedSitesRunTheirOperationOnceWithTheCallersContext() throws {
-        defer { StaticTracing.spans = true }
+        defer { StaticTracing.stopSkippingSpans() }
         #expect(StaticTracing.skipSpansUnlessBootstrapped(), "no tracer is bootstrapped in the test process")
         #expect(!StaticTracing.spans)
         var context = InstrumentationContext.topLevel
@@ -54,18 +57,22 @@ struct StaticTracingTests {
     }
 
     @Test func anExplicitContextIsBoundForTheOperationWhenSkipped() throws {
-        defer { StaticTracing.spans = true }
+        defer { StaticTracing.stopSkippingSpans() }
         StaticTracing.skipSpansUnlessBootstrapped()
         var parent = InstrumentationContext.topLevel
         parent[RequestID.self] = "explicit"
-        let (inside, ofSpan) = StaticTracing.withSpan("op", context: parent) { span in
-            (InstrumentationContext.current?[RequestID.self], span.context[RequestID.self])
+        let unseen = InMemoryTracer()
+        let (inside, ofSpan) = withTracer(unseen) {
+            StaticTracing.withSpan("op", context: parent) { span in
+                (InstrumentationContext.current?[RequestID.self], span.context[RequestID.self])
+            }
         }
         #expect(inside == "explicit" && ofSpan == "explicit")
+        #expect(unseen.finishedSpans.isEmpty, "skipped: a tracer the key cannot see got no span")
     }
 
     @Test func aScopedTracerBoundByStaticTracingSeesItsSpansAndSwiftDistributedTracingsDoesNot() throws {
-        defer { StaticTracing.spans = true }
+        defer { StaticTracing.stopSkippingSpans() }
         StaticTracing.skipSpansUnlessBootstrapped()
         let tracer = InMemoryTracer()
         StaticTracing.withTracer(tracer) {
@@ -81,7 +88,7 @@ struct StaticTracingTests {
     }
 
     @Test func asyncSpansFollowTheKeyToo() async throws {
-        defer { StaticTracing.spans = true }
+        defer { StaticTracing.stopSkippingSpans() }
         let tracer = InMemoryTracer()
         await withTracer(tracer) {
             await StaticTracing.withSpan("on") { _ in await Task.yield() }
@@ -89,10 +96,15 @@ struct StaticTracingTests {
         StaticTracing.skipSpansUnlessBootstrapped()
         var parent = InstrumentationContext.topLevel
         parent[RequestID.self] = "async"
-        let seen = await StaticTracing.withSpan("off", context: parent) { _ in
-            await Task.yield()
-            return InstrumentationContext.current?[RequestID.self]
+        let unseen = InMemoryTracer()
+        let seen = await withTracer(unseen) {
+            await StaticTracing.withSpan("off") { _ in await Task.yield() }
+            return await StaticTracing.withSpan("off", context: parent) { _ in
+                await Task.yield()
+                return InstrumentationContext.current?[RequestID.self]
+            }
         }
+        #expect(unseen.finishedSpans.isEmpty, "both async overloads skipped")
         await StaticTracing.withTracer(tracer) {
             await StaticTracing.withSpan("scoped") { _ in await Task.yield() }
         }
@@ -100,27 +112,74 @@ struct StaticTracingTests {
         #expect(seen == "async")
     }
 
-    @Test func operationsRunExactlyOnceWhileTheKeyFlipsUnderThreads() async throws {
+    @Test func theApplicationsDecisionAndScopedTracersCountSeparately() async {
+        defer { StaticTracing.stopSkippingSpans() }
+        StaticTracing.skipSpansUnlessBootstrapped()
+        StaticTracing.withTracer(InMemoryTracer()) {
+            // The application changes its mind (a tracer was bootstrapped) while a scope holds an enable.
+            StaticTracing.stopSkippingSpans()
+        }
+        #expect(StaticTracing.spans, "the scope gave back its own enable only")
+        // And the other order: the application skips while a scope holds an enable; the scope's spans
+        // are still made, and skipping holds after it.
+        StaticTracing.stopSkippingSpans()
+        let tracer = InMemoryTracer()
+        await StaticTracing.withTracer(tracer) {
+            // From a task that does not inherit the scope (as another request's would be).
+            #expect(await Task.detached { StaticTracing.skipSpansUnlessBootstrapped() }.value)
+            StaticTracing.withSpan("scoped") { _ in }
+        }
+        #expect(tracer.finishedSpans.map(\.operationName) == ["scoped"])
+        #expect(!StaticTracing.spans)
+    }
+
+    @Test func operationsRunExactlyOnceWhileTheKeyFlipsUnderThreads() throws {
+        // Assigned here (the flips under test); assigning true at the end restores the default's count.
         defer { StaticTracing.spans = true }
-        let counter = Counter()
-        let perThread = 20_000
-        async let a: Void = Self.spanLoop(perThread, counter)
-        async let b: Void = Self.spanLoop(perThread, counter)
-        for i in 0..<200 {
-            StaticTracing.spans = i % 2 == 0
-            await Task.yield()
+        let threads = (0..<2).map { _ in SpanThread() }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { $0.calls.load(ordering: .relaxed) == 0 }) { sched_yield() }
+        let before = threads.map { $0.calls.load(ordering: .relaxed) }
+        // At least 200 flips, and on until each thread has made spans meanwhile (a loaded machine may not
+        // run a thread for a while; each flip is a patch transaction of tens of microseconds).
+        var flips = 0
+        func progressed() -> Bool { zip(threads, before).allSatisfy { $0.calls.load(ordering: .relaxed) > $1 } }
+        while flips < 200 || (!progressed() && flips < 50_000) {
+            StaticTracing.spans = flips % 2 == 1
+            flips += 1
         }
-        _ = await (a, b)
-        #expect(counter.runs.load(ordering: .relaxed) == 2 * perThread)
+        let after = threads.map { $0.calls.load(ordering: .relaxed) }
+        threads.forEach { $0.join() }
+        for (k, thread) in threads.enumerated() {
+            #expect(after[k] > before[k], "thread \(k) made spans while the key flipped")
+            #expect(thread.runs == thread.calls.load(ordering: .relaxed), "each operation ran exactly once")
+        }
+    }
+}
+
+/// A thread making spans until told to stop, counting its calls and the operations that ran.
+final class SpanThread: @unchecked Sendable {
+    private var thread = pthread_t()
+    let stop = Atomic<Bool>(false)
+    let calls = Atomic<Int>(0)
+    /// Written by the thread only, read after `join()`.
+    private(set) var runs = 0
+
+    func start() {
+        pthread_create(&thread, nil, { context in
+            let me = Unmanaged<SpanThread>.fromOpaque(context!).takeUnretainedValue()
+            var runs = 0
+            while !me.stop.load(ordering: .relaxed) {
+                StaticTracing.withSpan("loop") { _ in runs += 1 }
+                me.calls.add(1, ordering: .relaxed)
+            }
+            me.runs = runs
+            return nil
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    final class Counter: Sendable {
-        let runs = Atomic<Int>(0)
-    }
-
-    static func spanLoop(_ n: Int, _ counter: Counter) async {
-        for _ in 0..<n {
-            StaticTracing.withSpan("loop") { _ in _ = counter.runs.add(1, ordering: .relaxed) }
-        }
+    func join() {
+        stop.store(true, ordering: .relaxed)
+        pthread_join(thread, nil)
     }
 }
