@@ -1,6 +1,31 @@
 public import Logging
 import StaticCall
 
+/// A `Logger` behind the level keys: the statements of swift-log's call-site API (`trace(…)` …
+/// `critical(…)`, `log(level:…)`), each `if <level's key> { logger.<level>(…) }`, for ``StaticLogger``
+/// (a stored `Logger`) and ``StaticLogger/current`` (swift-log's task-local `Logger.current`, read only
+/// when the statement's level is on).
+public protocol StaticLogging {
+    /// The `Logger` a statement goes to, asked for only when its level is on.
+    var logger: Logger { get }
+}
+
+/// swift-log's task-local logger (`Logger.current`, bound by `withLogger`) behind the level keys: while a
+/// statement's level is off, the task-local is not read either (a read costs more than the statement's
+/// jump). `StaticLogger.current.trace("…")` for `Logger.current.trace("…")`.
+public struct TaskLocalStaticLogger: StaticLogging, Sendable {
+    @inlinable public init() {}
+
+    /// `Logger.current`: the logger of the innermost `withLogger` scope, or swift-log's unbound default.
+    @inlinable public var logger: Logger { Logger.current }
+}
+
+extension StaticLogger {
+    /// The task-local logger (`Logger.current`) behind the level keys, read only when a statement's level
+    /// is on.
+    @inlinable public static var current: TaskLocalStaticLogger { TaskLocalStaticLogger() }
+}
+
 /// A `Logger` whose statements below the process's run-time level ceiling cost one jump: swift-log's
 /// call-site API, gated by static keys (``StaticLogLevels``).
 ///
@@ -17,7 +42,7 @@ import StaticCall
 /// logger.trace("row", metadata: ["id": "\(id)"])   // a jmp past it while trace is off
 /// StaticLogLevels.minimumLevel = .trace              // on, in every thread, at once
 /// ```
-public struct StaticLogger: Sendable {
+public struct StaticLogger: StaticLogging, Sendable {
     /// The `Logger` the statements go to, for APIs that take one.
     public var logger: Logger
 
@@ -80,7 +105,9 @@ public struct StaticLogger: Sendable {
         get { logger.handler }
         set { logger.handler = newValue }
     }
+}
 
+extension StaticLogging {
     /// `Logger.log(level:…)` when the level's key is on: for a level known only at run time (a switch
     /// over the level, then that level's key).
     @inlinable
@@ -132,7 +159,7 @@ public struct StaticLogger: Sendable {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.trace(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/trace`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func trace(
@@ -188,7 +215,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.debug(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/debug`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func debug(
@@ -244,7 +271,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.info(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/info`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func info(
@@ -300,7 +327,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.notice(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/notice`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func notice(
@@ -356,7 +383,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.warning(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/warning`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func warning(
@@ -412,7 +439,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.error(_:error:metadata:source:file:function:line:)`, when ``StaticLogLevels/error`` is on; otherwise nothing is evaluated and the statement is one jump.
     @inlinable
     public func error(
@@ -468,7 +495,7 @@ extension StaticLogger {
     }
 }
 
-extension StaticLogger {
+extension StaticLogging {
     /// `Logger.critical(_:error:metadata:source:file:function:line:)`, always (`critical` has no key).
     @inlinable
     public func critical(

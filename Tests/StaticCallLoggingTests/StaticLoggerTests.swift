@@ -188,4 +188,40 @@ struct StaticLoggerTests {
         logger.info("i")
         #expect(storage.take().count == 1)
     }
+
+    @Test func theTaskLocalLoggerIsTheOneWithLoggerBindsAndEmitsWhatSwiftLogEmits() {
+        StaticLogLevels.minimumLevel = .trace
+        defer { StaticLogLevels.minimumLevel = .info }
+        let storage = RecordingHandlerStorage()
+        let logger = Logger(label: "task-local") { _ in RecordingHandler(storage: storage) }
+        withLogger(logger) { _ in
+            // Each pair on one line: the same #fileID, #function and #line.
+            Logger.current.trace("t", metadata: ["k": "v"]); let plain = storage.take(); StaticLogger.current.trace("t", metadata: ["k": "v"])
+            #expect(storage.take() == plain)
+            Logger.current.info("i", source: "s"); let plainInfo = storage.take(); StaticLogger.current.info("i", source: "s")
+            #expect(storage.take() == plainInfo)
+        }
+        #expect(storage.count == 0)
+    }
+
+    @Test func aStatementAsksForItsLoggerOnlyWhenItsLevelIsOn() {
+        /// A logger source that counts how often it is asked (as `Logger.current` would be read).
+        final class Asked: Sendable { let count = Atomic<Int>(0) }
+        struct Counting: StaticLogging {
+            let asked = Asked()
+            let base: Logger
+            var logger: Logger { asked.count.add(1, ordering: .relaxed); return base }
+        }
+        let (plain, _, storage) = Self.loggers()
+        let counting = Counting(base: plain)
+        StaticLogLevels.minimumLevel = .info
+        defer { StaticLogLevels.minimumLevel = .info }
+        counting.trace("off")
+        counting.debug("off")
+        #expect(counting.asked.count.load(ordering: .relaxed) == 0)
+        counting.info("on")
+        #expect(counting.asked.count.load(ordering: .relaxed) == 1)
+        #expect(storage.count == 1)
+    }
+
 }

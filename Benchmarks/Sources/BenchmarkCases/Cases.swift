@@ -53,6 +53,8 @@ public enum LoopCases {
         LoopCase(group: "log", name: "StaticLogger trace, off (ceiling at info)", symbol: "staticbench_log_static_off", run: { logStaticOff($0) }),
         LoopCase(group: "log", name: "swift-log info, on", symbol: "staticbench_log_plain_on", run: { logPlainOn($0) }),
         LoopCase(group: "log", name: "StaticLogger info, on", symbol: "staticbench_log_static_on", run: { logStaticOn($0) }),
+        LoopCase(group: "log", name: "swift-log Logger.current trace, off (task-local, withLogger)", symbol: "staticbench_log_current_plain_off", run: { logCurrentPlainOff($0) }),
+        LoopCase(group: "log", name: "StaticLogger.current trace, off (task-local, withLogger)", symbol: "staticbench_log_current_static_off", run: { logCurrentStaticOff($0) }),
         LoopCase(group: "log, packets", name: "packets without the statement", symbol: "staticbench_logpackets_none", run: { logPacketsNone($0) }),
         LoopCase(group: "log, packets", name: "packets: swift-log trace per packet, off", symbol: "staticbench_logpackets_plain", run: { logPacketsPlain($0) }),
         LoopCase(group: "log, packets", name: "packets: StaticLogger trace per packet, off", symbol: "staticbench_logpackets_static", run: { logPacketsStatic($0) }),

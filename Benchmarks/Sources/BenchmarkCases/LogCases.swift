@@ -79,6 +79,34 @@ public func logStaticOn(_ n: Int) -> Int {
     return s
 }
 
+// MARK: The task-local logger (swift-log's Logger.current, bound by withLogger).
+
+@_silgen_name("staticbench_log_current_plain_off")
+@inline(never)
+public func logCurrentPlainOff(_ n: Int) -> Int {
+    withLogger(plainLogger) { _ in
+        var s = 0
+        for i in 0..<n {
+            s &+= cstaticbench_work(i)
+            Logger.current.trace("work", metadata: ["i": "\(i)"])
+        }
+        return s
+    }
+}
+
+@_silgen_name("staticbench_log_current_static_off")
+@inline(never)
+public func logCurrentStaticOff(_ n: Int) -> Int {
+    withLogger(plainLogger) { _ in
+        var s = 0
+        for i in 0..<n {
+            s &+= cstaticbench_work(i)
+            StaticLogger.current.trace("work", metadata: ["i": "\(i)"])
+        }
+        return s
+    }
+}
+
 // MARK: The packet loop of apple/swift-log#377: a trace statement per packet.
 
 @_silgen_name("staticbench_logpackets_none")

@@ -165,7 +165,12 @@ final class PatchTransaction {
                     let site = pending[k].site
                     site.current = pending[k].new
                     site.status = pending[k].status
-                    debugLog("patched 0x\(String(site.address, radix: 16)) (\(site.kind.rawValue)) -> \(pending[k].instruction) [page remap]")
+                }
+                if Environment.debugLogging { // once per run, not a lazy global's check per site
+                    for k in run {
+                        let site = pending[k].site
+                        debugLog("patched 0x\(String(site.address, radix: 16)) (\(site.kind.rawValue)) -> \(pending[k].instruction) [page remap]")
+                    }
                 }
                 int3.resolved(pending[run].map(\.site.address))
             } catch let error {
