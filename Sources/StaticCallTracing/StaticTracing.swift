@@ -128,6 +128,22 @@ public enum StaticTracing {
         return try InstrumentationContext.$current.withValue(parent) { try operation(NoOpTracer.NoOpSpan(context: parent)) }
     }
 
+    /// ``withSpan(_:context:ofKind:at:function:file:line:_:)`` with the instant first, as
+    /// swift-distributed-tracing's `withSpan(_:at:context:ofKind:function:file:line:_:)` takes it.
+    @inlinable
+    public static func withSpan<T, Instant: TracerInstant>(
+        _ operationName: String,
+        at instant: @autoclosure () -> Instant,
+        context: @autoclosure () -> InstrumentationContext,
+        ofKind kind: SpanKind = .internal,
+        function: String = #function,
+        file fileID: String = #fileID,
+        line: UInt = #line,
+        _ operation: (any Span) throws -> T
+    ) rethrows -> T {
+        try withSpan(operationName, context: context(), ofKind: kind, at: instant(), function: function, file: fileID, line: line, operation)
+    }
+
     /// The `async` ``withSpan(_:ofKind:at:function:file:line:_:)``.
     @inlinable
     public static func withSpan<T>(
@@ -166,6 +182,23 @@ public enum StaticTracing {
         }
         let parent = context()
         return try await InstrumentationContext.$current.withValue(parent) { try await operation(NoOpTracer.NoOpSpan(context: parent)) }
+    }
+
+    /// The `async` ``withSpan(_:at:context:ofKind:function:file:line:_:)``.
+    @inlinable
+    public static func withSpan<T, Instant: TracerInstant>(
+        _ operationName: String,
+        at instant: @autoclosure () -> Instant,
+        context: @autoclosure () -> InstrumentationContext,
+        ofKind kind: SpanKind = .internal,
+        isolation: isolated (any Actor)? = #isolation,
+        function: String = #function,
+        file fileID: String = #fileID,
+        line: UInt = #line,
+        _ operation: (any Span) async throws -> T
+    ) async rethrows -> T {
+        try await withSpan(operationName, context: context(), ofKind: kind, at: instant(), isolation: isolation,
+                           function: function, file: fileID, line: line, operation)
     }
 
     /// The span a skipped site gives its operation: a no-op span, like swift-distributed-tracing's

@@ -68,6 +68,11 @@ struct StaticTracingTests {
             }
         }
         #expect(inside == "explicit" && ofSpan == "explicit")
+        // swift-distributed-tracing's other argument order: the instant before the context.
+        let atFirst = withTracer(unseen) {
+            StaticTracing.withSpan("op", at: DefaultTracerClock.now, context: parent) { _ in InstrumentationContext.current?[RequestID.self] }
+        }
+        #expect(atFirst == "explicit")
         #expect(unseen.finishedSpans.isEmpty, "skipped: a tracer the key cannot see got no span")
     }
 
@@ -92,6 +97,7 @@ struct StaticTracingTests {
         let tracer = InMemoryTracer()
         await withTracer(tracer) {
             await StaticTracing.withSpan("on") { _ in await Task.yield() }
+            await StaticTracing.withSpan("at first", at: DefaultTracerClock.now, context: .topLevel) { _ in await Task.yield() }
         }
         StaticTracing.skipSpansUnlessBootstrapped()
         var parent = InstrumentationContext.topLevel
@@ -108,7 +114,7 @@ struct StaticTracingTests {
         await StaticTracing.withTracer(tracer) {
             await StaticTracing.withSpan("scoped") { _ in await Task.yield() }
         }
-        #expect(tracer.finishedSpans.map(\.operationName) == ["on", "scoped"])
+        #expect(tracer.finishedSpans.map(\.operationName) == ["on", "at first", "scoped"])
         #expect(seen == "async")
     }
 
