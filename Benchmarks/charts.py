@@ -80,12 +80,16 @@ bars("disabled.svg", "Instructions per loop iteration: disabled hooks and flags 
      "callgrind instructions", off,
      note="Blue: @StaticCall/@StaticKey. Green: the same loop without the hook or the if. Grey: a closure, Bool or Atomic.")
 
-# Update latency against three bare membarrier syncs, by sites (update: name | sites | median | p90 | syncs | ...).
+# Update latency against its floors, by sites (update: name | sites | median | p90 | syncs | ratio | per site |
+# wrong | pages | bare remap | ratio to it).
 latency = []
 for name, label in [("update0.md", "idle"), ("update2.md", "2 threads calling")]:
     for r in rows(name):
         if len(r) >= 8 and num(r[1]) is not None and num(r[2]) is not None:
             latency.append((f"{r[0]}, {label}", num(r[2]), OURS))
+            if len(r) >= 10 and num(r[9]) is not None:
+                latency.append((f"  bare remap of its {r[8]} page(s), same run", num(r[9]), PEER))
             latency.append((f"  three bare syncs, same run", num(r[4]), FLOOR))
-bars("updates.svg", "Update latency (median) against three bare membarrier syncs", "µs", latency, log=True,
-     note="Blue: one update (one transaction). Green: three membarrier(SYNC_CORE) calls measured right after it.")
+bars("updates.svg", "Update latency (median) against a bare page remap and three bare membarrier syncs", "µs", latency, log=True,
+     note="Blue: one update (one transaction, by page remap). Grey: the same system calls on as many pages that no thread runs. "
+          "Green: three membarrier(SYNC_CORE) calls (the INT3 protocol's floor).")

@@ -62,7 +62,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo
     echo "![Disabled hooks and flags against their peers](charts/disabled.svg)"
     echo
-    echo "![Update latency against three bare membarrier syncs](charts/updates.svg)"
+    echo "![Update latency against a bare page remap and three bare membarrier syncs](charts/updates.svg)"
     echo
     echo "## 1–4 and 6. Instructions per loop iteration (callgrind)"
     echo
