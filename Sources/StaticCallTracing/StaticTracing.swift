@@ -51,28 +51,38 @@ public enum StaticTracing {
         setSkipping(false)
     }
 
+    /// Applied at once even inside `StaticCalls.batch` (queued there, the count could go out of step
+    /// with `skipping`: a decrement at 0 is clamped, not remembered).
     @discardableResult
     private static func setSkipping(_ skip: Bool) -> Bool {
         skipping.withLock { skipping in
-            if skip && !skipping { $spans.decrement() }
-            if !skip && skipping { $spans.increment() }
+            StaticCallRuntime.applyingAtOnce {
+                if skip && !skipping { $spans.decrement() }
+                if !skip && skipping { $spans.increment() }
+            }
             skipping = skip
             return skip
         }
+    }
+
+    /// One counted enable of ``spans`` for `scope`, applied at once even inside `StaticCalls.batch` (queued
+    /// there, the increment and the decrement would both land at the batch's end: never on).
+    private static func withSpansEnabled<R, E: Error>(_ scope: () throws(E) -> R) throws(E) -> R {
+        StaticCallRuntime.applyingAtOnce { $spans.increment() }
+        defer { StaticCallRuntime.applyingAtOnce { $spans.decrement() } }
+        return try scope()
     }
 
     /// swift-distributed-tracing's `withTracer`, holding an enable of ``spans`` for its scope: the sites
     /// skipped since ``skipSpansUnlessBootstrapped()`` start spans in it (other threads' sites too, through
     /// the full `withSpan`, which finds the tracer only in this task). Entering and leaving the first
     /// scope each patch every site (a patch transaction, tens of microseconds): for tests and diagnostics,
-    /// not for every request. Inside `StaticCalls.batch` the enable waits for the batch's end.
+    /// not for every request. The enable applies at once, inside `StaticCalls.batch` too.
     public static func withTracer<Result, Failure: Error>(
         _ tracer: any Tracer,
         _ operation: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        $spans.increment()
-        defer { $spans.decrement() }
-        return try Tracing.withTracer(tracer, operation)
+        try withSpansEnabled { () throws(Failure) -> Result in try Tracing.withTracer(tracer, operation) }
     }
 
     /// The `async` `withTracer(_:_:)`.
@@ -80,8 +90,8 @@ public enum StaticTracing {
         _ tracer: any Tracer,
         _ operation: nonisolated(nonsending) () async throws(Failure) -> Result
     ) async throws(Failure) -> Result {
-        $spans.increment()
-        defer { $spans.decrement() }
+        StaticCallRuntime.applyingAtOnce { $spans.increment() }
+        defer { StaticCallRuntime.applyingAtOnce { $spans.decrement() } }
         return try await Tracing.withTracer(tracer, operation)
     }
 

@@ -197,6 +197,7 @@ struct StaticLoggerTests {
         withLogger(logger) { _ in
             // Each pair on one line: the same #fileID, #function and #line.
             Logger.current.trace("t", metadata: ["k": "v"]); let plain = storage.take(); StaticLogger.current.trace("t", metadata: ["k": "v"])
+            #expect(plain.count == 1, "the bound logger received it")
             #expect(storage.take() == plain)
             Logger.current.info("i", source: "s"); let plainInfo = storage.take(); StaticLogger.current.info("i", source: "s")
             #expect(storage.take() == plainInfo)

@@ -105,17 +105,35 @@ struct StaticTracingTests {
         let unseen = InMemoryTracer()
         let seen = await withTracer(unseen) {
             await StaticTracing.withSpan("off") { _ in await Task.yield() }
+            await StaticTracing.withSpan("off", at: DefaultTracerClock.now, context: .topLevel) { _ in await Task.yield() }
             return await StaticTracing.withSpan("off", context: parent) { _ in
                 await Task.yield()
                 return InstrumentationContext.current?[RequestID.self]
             }
         }
-        #expect(unseen.finishedSpans.isEmpty, "both async overloads skipped")
+        #expect(unseen.finishedSpans.isEmpty, "every async overload skipped")
         await StaticTracing.withTracer(tracer) {
             await StaticTracing.withSpan("scoped") { _ in await Task.yield() }
         }
         #expect(tracer.finishedSpans.map(\.operationName) == ["on", "at first", "scoped"])
         #expect(seen == "async")
+    }
+
+    @Test func aScopedTracerInsideABatchSeesItsSpans() {
+        defer { StaticTracing.stopSkippingSpans() }
+        let tracer = InMemoryTracer()
+        StaticTracing.skipSpansUnlessBootstrapped()
+        StaticCalls.batch {
+            StaticTracing.withTracer(tracer) { StaticTracing.withSpan("batched") { _ in } }
+        }
+        #expect(tracer.finishedSpans.map(\.operationName) == ["batched"], "the scope's enable applied at once")
+        #expect(!StaticTracing.spans)
+        StaticCalls.batch {
+            StaticTracing.stopSkippingSpans()
+            #expect(StaticTracing.spans, "the decision applies at once, inside a batch too")
+            StaticTracing.skipSpansUnlessBootstrapped()
+            #expect(!StaticTracing.spans)
+        }
     }
 
     @Test func theApplicationsDecisionAndScopedTracersCountSeparately() async {
@@ -139,6 +157,7 @@ struct StaticTracingTests {
         #expect(!StaticTracing.spans)
     }
 
+    #if canImport(Glibc) // the flip test's threads are pthreads, spelled as glibc declares them
     @Test func operationsRunExactlyOnceWhileTheKeyFlipsUnderThreads() throws {
         // Assigned here (the flips under test); assigning true at the end restores the default's count.
         defer { StaticTracing.spans = true }
@@ -161,8 +180,10 @@ struct StaticTracingTests {
             #expect(thread.runs == thread.calls.load(ordering: .relaxed), "each operation ran exactly once")
         }
     }
+    #endif
 }
 
+#if canImport(Glibc)
 /// A thread making spans until told to stop, counting its calls and the operations that ran.
 final class SpanThread: @unchecked Sendable {
     private var thread = pthread_t()
@@ -189,3 +210,4 @@ final class SpanThread: @unchecked Sendable {
         pthread_join(thread, nil)
     }
 }
+#endif
