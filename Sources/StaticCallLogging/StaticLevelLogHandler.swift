@@ -13,7 +13,8 @@ public import Logging
 ///   cost). Raising is left to the program (``StaticLogLevels/minimumLevel``), since one handler cannot
 ///   know whether another still needs the lower level. Note that a level set on a temporary copy of a
 ///   logger lowers the ceiling for good.
-/// - ``Policy/follows``: every level set on the handler becomes the process's ceiling, raised or lowered:
+/// - ``Policy/follows``: every level set on the handler, and the level of every handler created (each
+///   logger the bootstrapped factory makes), becomes the process's ceiling, raised or lowered:
 ///   the global override swift-log's documentation allows ("a change in logLevel to one Logger might in
 ///   certain cases have no effect"). The last level set wins; statements of other loggers below it are
 ///   not emitted, whatever their handlers' levels.
