@@ -66,7 +66,5 @@ public struct SiteBytes: RandomAccessCollection, MutableCollection, Hashable, Se
     }
 
     /// The bytes in hex, space-separated, as the report and `objdump` show them.
-    public var description: String {
-        map { b in b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined(separator: " ")
-    }
+    public var description: String { X86.hex(self) }
 }

@@ -216,4 +216,9 @@ public enum X86 {
         let s = String(b, radix: 16)
         return s.count == 1 ? "0" + s : s
     }
+
+    /// Bytes in hex, space-separated, as `objdump` shows them (the report's and the messages' form).
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { hex($0) }.joined(separator: " ")
+    }
 }

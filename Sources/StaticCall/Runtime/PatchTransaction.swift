@@ -251,7 +251,3 @@ final class PatchTransaction {
     /// In a child process after fork.
     func resetAfterFork() { int3.resetAfterFork() }
 }
-
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { b in b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined(separator: " ")
-}

@@ -1,3 +1,5 @@
+internal import MachineCode
+
 /// What one proven site holds, set only where its bytes are decided: when a transaction plans it and
 /// when a transaction writes it (or fails to); sites found in indirect mode say so at discovery. `StaticCalls.report()` reads it; nothing
 /// re-plans a site to explain it, so "why" has one source.
@@ -51,7 +53,7 @@ enum SiteReason: Equatable {
         case .keyProblem: return problem ?? "the key cannot be patched"
         case let .planner(why): return why
         case let .cannotEncode(instruction): return "cannot encode \(instruction)"
-        case let .bytesChanged(expected, found): return "bytes changed under us (expected \(hex(expected)), found \(hex(found))); left alone"
+        case let .bytesChanged(expected, found): return "bytes changed under us (expected \(X86.hex(expected)), found \(X86.hex(found))); left alone"
         case let .writeFailed(why): return why
         case let .revertedToFile(why): return why
         }
