@@ -65,14 +65,6 @@ public enum StaticTracing {
         }
     }
 
-    /// One counted enable of ``spans`` for `scope`, applied at once even inside `StaticCalls.batch` (queued
-    /// there, the increment and the decrement would both land at the batch's end: never on).
-    private static func withSpansEnabled<R, E: Error>(_ scope: () throws(E) -> R) throws(E) -> R {
-        StaticCallRuntime.applyingAtOnce { $spans.increment() }
-        defer { StaticCallRuntime.applyingAtOnce { $spans.decrement() } }
-        return try scope()
-    }
-
     /// swift-distributed-tracing's `withTracer`, holding an enable of ``spans`` for its scope: the sites
     /// skipped since ``skipSpansUnlessBootstrapped()`` start spans in it (other threads' sites too, through
     /// the full `withSpan`, which finds the tracer only in this task). Entering and leaving the first
@@ -82,10 +74,14 @@ public enum StaticTracing {
         _ tracer: any Tracer,
         _ operation: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try withSpansEnabled { () throws(Failure) -> Result in try Tracing.withTracer(tracer, operation) }
+        // Applied at once even inside `StaticCalls.batch`: queued there, the increment and the decrement
+        // would both land at the batch's end (never on).
+        StaticCallRuntime.applyingAtOnce { $spans.increment() }
+        defer { StaticCallRuntime.applyingAtOnce { $spans.decrement() } }
+        return try Tracing.withTracer(tracer, operation)
     }
 
-    /// The `async` `withTracer(_:_:)`.
+    /// The `async` `withTracer(_:_:)` (its enable applied at once, as there).
     public nonisolated(nonsending) static func withTracer<Result, Failure: Error>(
         _ tracer: any Tracer,
         _ operation: nonisolated(nonsending) () async throws(Failure) -> Result
