@@ -69,4 +69,25 @@ struct TextSpansTests {
         let spans = TextSpans.coalesce([TextEdit(address: 0, bytes: [1]), TextEdit(address: 8, bytes: [2])], pageSize: page, maxGap: 64) { _, _ in [] }
         #expect(spans == [TextSpan(address: 0, bytes: [1]), TextSpan(address: 8, bytes: [2])])
     }
+
+    @Test func adjacentEditsOfEveryLengthLeaveExactlyTheirBytesChanged() {
+        // Edits 1 to 8 bytes long, 0 to 3 bytes apart, across the three pages: the span's bytes are
+        // merged a word at a time where 8 bytes remain and a byte at a time at its end, so an edit's
+        // word overlaps the next edit's bytes and the gap's. Checked against applying each edit alone.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var edits: [TextEdit] = []
+            var address = UInt64.random(in: 0..<8, using: &generator)
+            while true {
+                let count = Int.random(in: 1...8, using: &generator)
+                guard address + UInt64(count) <= 192 else { break }
+                edits.append(TextEdit(address: address, word: .random(in: 0...UInt64.max, using: &generator), count: count))
+                address += UInt64(count) + UInt64.random(in: 0...3, using: &generator)
+            }
+            var expected = live(0, 192)
+            for edit in edits { for (i, b) in edit.bytes.enumerated() { expected[Int(edit.address) + i] = b } }
+            let spans = TextSpans.coalesce(edits, pageSize: page, maxGap: 4096, live: live)
+            #expect(apply(spans) == expected)
+        }
+    }
 }

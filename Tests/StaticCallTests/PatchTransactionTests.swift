@@ -33,7 +33,7 @@ struct ForeignDifferenceTests {
         // The sites are passed as a slice of a longer list (as a remap passes those touching its range),
         // whose first index is not 0; the site before them lies below the range.
         let below = PatchSite(address: base - 64, kind: .call, original: [0xe8, 0, 0, 0, 0])
-        return file.withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base, sites: ([below] + sites)[1...]) }
+        return file.withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base, sites: ([below] + sites).map(\.address)[1...]) }
     }
 
     @Test func ourSitesDifferingIsNotForeign() {
@@ -80,7 +80,7 @@ struct ForeignDifferenceTests {
         for i in 0..<5 { live[i] ^= 0xff }
         let base = UInt64(UInt(bitPattern: live.baseAddress!))
         let site = PatchSite(address: base, kind: .call, original: SiteBytes(file)!)
-        let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site][...]) }
+        let verdict = file[2..<(count + 2)].withUnsafeBytes { PatchTransaction.foreignDifferences($0, live: base + 2, sites: [site.address][...]) }
         #expect(verdict == nil)
     }
 }

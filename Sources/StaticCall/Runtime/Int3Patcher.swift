@@ -198,7 +198,7 @@ final class Int3Patcher {
     /// written), before anything else happens in a transaction: a trapped site must follow its key's
     /// state even when the transaction cannot write it. Returns the error if the table could not be
     /// published.
-    func retarget(_ pending: [PlannedWrite]) -> SystemError? {
+    func retarget(_ pending: some Sequence<PlannedWrite>) -> SystemError? {
         guard !trapped.isEmpty else { return nil } // the usual case: a look-up per site saved
         var changed = false
         for w in pending where trapped[w.site.address] != nil {
@@ -209,7 +209,7 @@ final class Int3Patcher {
     }
 
     /// Sites finished by other means (a page remap): their INT3 is gone, so is their entry.
-    func resolved(_ addresses: [UInt64]) {
+    func resolved(_ addresses: some Sequence<UInt64>) {
         guard !trapped.isEmpty else { return }
         var changed = false
         for a in addresses where trapped.removeValue(forKey: a) != nil { changed = true }

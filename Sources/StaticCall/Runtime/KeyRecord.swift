@@ -30,6 +30,15 @@ final class PatchSite {
         self.originalInstruction = SiteInstruction.recognise(original, at: address)
         self.current = original
     }
+
+    /// Records that the site holds `bytes`, in `status`. Inline before and after (the usual update)
+    /// assigns no status: copying and destroying one (an enum with string payloads) cost more than the
+    /// rest of a transaction's work for the site.
+    func settle(_ bytes: SiteBytes, _ status: SiteStatus) {
+        current = bytes
+        if case .inline = status, case .inline = self.status { return }
+        self.status = status
+    }
 }
 
 /// The registry's record of one key (the kernel's static_call_key plus its site list).

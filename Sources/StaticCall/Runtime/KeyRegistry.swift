@@ -535,7 +535,7 @@ final class KeyRegistry: @unchecked Sendable {
         guard !writes.isEmpty else { return [] }
         let failed = transaction.apply(writes, file: { address in
             self.registry.object(containing: address)?.mappedFile ?? .failure(.refused("0x\(String(address, radix: 16)) is in no loaded object"))
-        }, sites: registry.sites)
+        }, sites: registry.sites, addresses: registry.siteAddresses)
         if !failed.isEmpty {
             warn("\(failed.count) site\(failed.count == 1 ? "" : "s") did not take the update: \(failed[0])\(failed.count > 1 ? " (and \(failed.count - 1) more; see StaticCalls.report())" : "")")
         }

@@ -57,42 +57,52 @@ final class PatchTransaction {
     static let maxRunBytes: UInt64 = 1 << 20
 
     /// Applies `writes`. `file(_:)` gives the mapped file of the object holding an address (or why there
-    /// is none); `sites` is every site of this runtime, sorted by address. Returns the failures: one
-    /// message per site that does not hold its new bytes, plus one if the emulation of sites left trapped
-    /// by an earlier INT3 transaction could not follow the update (empty when every site took it). Sets
-    /// each site's `current`, and its `status`: the planned one once written, `leftAlone` with the reason
-    /// when not (a site whose live bytes are neither its new ones nor the runtime's last: "bytes changed
-    /// under us"), `onTrampoline(.revertedToFile)` for every site of a range a failed page remap gave back
-    /// the file's bytes.
-    func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [String] {
-        var pending: [PlannedWrite] = []
-        var failures: [String] = []
+    /// is none); `sites` is every site of this runtime, sorted by address, and `addresses` their addresses
+    /// in the same order. Returns the failures: one message per site that does not hold its new bytes,
+    /// plus one if the emulation of sites left trapped by an earlier INT3 transaction could not follow the
+    /// update (empty when every site took it). Sets each site's `current`, and its `status`: the planned
+    /// one once written, `leftAlone` with the reason when not (a site whose live bytes are neither its new
+    /// ones nor the runtime's last: "bytes changed under us"), `onTrampoline(.revertedToFile)` for every
+    /// site of a range a failed page remap gave back the file's bytes.
+    ///
+    /// The per-site work is index arithmetic over `writes` and `addresses`: no write is copied, no array is
+    /// made per site, and no site object is touched but the written ones (a 1000-site update is dominated
+    /// by its system calls, not by this loop).
+    func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>,
+               sites: [PatchSite], addresses: [UInt64]) -> [String] {
+        precondition(sites.count == addresses.count, "every site with its address")
         // The registry plans sites in address order; sorting (which copies every write) only otherwise.
         var inOrder = true
         for k in writes.indices.dropFirst() where writes[k].site.address < writes[k - 1].site.address { inOrder = false; break }
-        for w in inOrder ? writes : writes.sorted(by: { $0.site.address < $1.site.address }) {
-            if textEquals(at: w.site.address, w.new) { w.site.current = w.new; w.site.status = w.status; continue }
-            guard textEquals(at: w.site.address, w.site.current) else {
-                let reason = SiteReason.bytesChanged(expected: Array(w.site.current), found: Array(readSite(at: w.site.address)))
-                w.site.status = .leftAlone(reason)
-                failures.append("0x\(String(w.site.address, radix: 16)): \(reason.description())")
+        let writes = inOrder ? writes : writes.sorted(by: { $0.site.address < $1.site.address })
+        var pending: [Int] = [] // indices into `writes`
+        pending.reserveCapacity(writes.count)
+        var failures: [String] = []
+        for k in writes.indices {
+            let site = writes[k].site
+            let live = readSite(at: site.address)
+            if live == writes[k].new { site.settle(writes[k].new, writes[k].status); continue }
+            guard live == site.current else {
+                let reason = SiteReason.bytesChanged(expected: Array(site.current), found: Array(live))
+                site.status = .leftAlone(reason)
+                failures.append("0x\(String(site.address, radix: 16)): \(reason.description())")
                 continue
             }
-            pending.append(w)
+            pending.append(k)
         }
         guard !pending.isEmpty else { return failures }
         // A site left trapped by an earlier INT3 transaction emulates its key's state until its INT3 is
         // gone: from now on, the new state, whatever happens below.
-        if let error = int3.retarget(pending) {
+        if let error = int3.retarget(pending.lazy.map { writes[$0] }) {
             failures.append("the trapped sites' emulation could not follow the update: \(error)")
         }
 
-        let leftOver = remapRefusal.map { why in pending.map { ($0, "page remap unavailable: \(why)") } }
-            ?? remap(pending, file: file, sites: sites)
+        let leftOver = remapRefusal.map { why in pending.map { (writes[$0], "page remap unavailable: \(why)") } }
+            ?? remap(writes, pending, file: file, sites: sites, addresses: addresses)
         guard !leftOver.isEmpty else { return failures }
 
         let remaining: [(PlannedWrite, String)]
-        if let int3Refusal = int3.refusal(allSites: { sites.map(\.address) }) {
+        if let int3Refusal = int3.refusal(allSites: { addresses }) {
             remaining = leftOver.map { ($0.0, "update not applied: \($0.1); INT3 protocol refused: \(int3Refusal)") }
         } else {
             let why = Dictionary(leftOver.map { ($0.0.site.address, $0.1) }, uniquingKeysWith: { a, _ in a })
@@ -107,26 +117,28 @@ final class PatchTransaction {
         return failures
     }
 
-    /// Replaces the pages of every pending site, one `mmap` and one `mremap` per run of sites within
-    /// `maxRunBytes` of each other in one segment. Returns the sites it could not write, each with why.
-    private func remap(_ pending: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>, sites: [PatchSite]) -> [(PlannedWrite, String)] {
+    /// Replaces the pages of every pending site (`pending`: indices into `writes`, in address order), one
+    /// `mmap` and one `mremap` per run of sites within `maxRunBytes` of each other in one segment. Returns
+    /// the sites it could not write, each with why.
+    private func remap(_ writes: [PlannedWrite], _ pending: [Int], file: (UInt64) -> Result<MappedFile, PatchError>,
+                       sites: [PatchSite], addresses siteAddresses: [UInt64]) -> [(PlannedWrite, String)] {
         let page = PageRemapper.pageSize
         var failed: [(PlannedWrite, String)] = []
-        let addresses = pending.map(\.site.address)
+        let addresses = pending.map { writes[$0].site.address }
         var i = 0
         while i < pending.count {
-            let first = pending[i]
+            let firstAddress = addresses[i]
             let mapped: MappedFile
-            switch file(first.site.address) {
+            switch file(firstAddress) {
             case let .success(f): mapped = f
             case let .failure(error):
-                failed.append((first, "page remap unavailable: \(error)"))
+                failed.append((writes[pending[i]], "page remap unavailable: \(error)"))
                 i += 1
                 continue
             }
-            let start = first.site.address & ~(page - 1)
+            let start = firstAddress & ~(page - 1)
             guard let location = mapped.location(of: start, pageSize: page) else {
-                failed.append((first, "page remap unavailable: 0x\(String(first.site.address, radix: 16)) is outside \(mapped.path)'s executable segment"))
+                failed.append((writes[pending[i]], "page remap unavailable: 0x\(String(firstAddress, radix: 16)) is outside \(mapped.path)'s executable segment"))
                 i += 1
                 continue
             }
@@ -134,55 +146,56 @@ final class PatchTransaction {
             // cache); a page with a site of another key gets that site's current bytes. Both are
             // compared with the file first.
             let (j, end) = Self.run(startingAt: i, of: addresses, segmentEnd: location.segmentEnd, pageSize: page)
-            let run = i..<j // indices into `pending`
+            let run = i..<j // indices into `pending` and `addresses`
             i = j
             guard end <= location.segmentEnd else {
-                failed += pending[run].map { ($0, "page remap unavailable: the site runs past its segment") }
+                failed += run.map { (writes[pending[$0]], "page remap unavailable: the site runs past its segment") }
                 continue
             }
             // The new pages hold the file's bytes, and every site of ours that touches the range: the
             // pending ones with their new bytes, the others with what they hold now (a site crossing the
             // range's edge keeps its bytes on both sides).
-            let touching = sites[Self.sites(sites, touching: start..<end)]
-            // `pending[run]` and `touching` are both sorted by address, and every site of the run is in
-            // `touching`: one walk pairs them (a dictionary of the run cost more than the rest of the loop).
+            let touching = Self.sites(siteAddresses, touching: start..<end) // indices into `sites`
+            // The run's addresses and `touching` are both sorted, and every site of the run is touching:
+            // one walk pairs them (a dictionary of the run cost more than the rest of the loop).
             var edits: [TextEdit] = []
             edits.reserveCapacity(touching.count)
             var r = run.lowerBound
-            for site in touching {
-                while r < run.upperBound && pending[r].site.address < site.address { r += 1 }
-                let bytes = r < run.upperBound && pending[r].site.address == site.address ? pending[r].new : readSite(at: site.address)
+            for t in touching {
+                let address = siteAddresses[t]
+                while r < run.upperBound && addresses[r] < address { r += 1 }
+                let bytes = r < run.upperBound && addresses[r] == address ? writes[pending[r]].new : readSite(at: address)
                 // A site crossing the range's edge: only its bytes inside the range.
-                let first = site.address < start ? Int(start - site.address) : 0
-                let last = site.address + 5 > end ? Int(end - site.address) : 5
-                edits.append(TextEdit(address: site.address + UInt64(first), bytes: bytes, range: first..<last))
+                let first = address < start ? Int(start - address) : 0
+                let last = address + 5 > end ? Int(end - address) : 5
+                edits.append(TextEdit(address: address + UInt64(first), bytes: bytes, range: first..<last))
             }
             do {
                 try remapper.replace(at: start, size: Int(end - start), file: mapped, offset: location.offset, edits: edits) { fileBytes in
-                    Self.foreignDifferences(fileBytes, live: start, sites: touching)
+                    Self.foreignDifferences(fileBytes, live: start, sites: siteAddresses[touching])
                 }
                 for k in run {
-                    let site = pending[k].site
-                    site.current = pending[k].new
-                    site.status = pending[k].status
+                    let w = pending[k]
+                    writes[w].site.settle(writes[w].new, writes[w].status)
                 }
                 if Environment.debugLogging { // once per run, not a lazy global's check per site
                     for k in run {
-                        let site = pending[k].site
-                        debugLog("patched 0x\(String(site.address, radix: 16)) (\(site.kind.rawValue)) -> \(pending[k].instruction) [page remap]")
+                        let w = writes[pending[k]]
+                        debugLog("patched 0x\(String(w.site.address, radix: 16)) (\(w.site.kind.rawValue)) -> \(w.instruction) [page remap]")
                     }
                 }
-                int3.resolved(pending[run].map(\.site.address))
+                int3.resolved(addresses[run])
             } catch let error {
                 if case .revertedToFile = error {
                     // Every site of ours in the range holds the file's bytes: its original call.
-                    for site in touching {
+                    for t in touching {
+                        let site = sites[t]
                         site.current = readSite(at: site.address)
                         site.status = .onTrampoline(.revertedToFile("\(error)"))
                     }
-                    int3.resolved(touching.map(\.address))
+                    int3.resolved(siteAddresses[touching])
                 }
-                failed += pending[run].map { ($0, "page remap failed: \(error)") }
+                failed += run.map { (writes[pending[$0]], "page remap failed: \(error)") }
             }
         }
         return failed
@@ -204,37 +217,37 @@ final class PatchTransaction {
         return (j, end)
     }
 
-    /// The indices of the sites (sorted by address) whose five bytes overlap `range`.
-    static func sites(_ sites: [PatchSite], touching range: Range<UInt64>) -> Range<Int> {
-        var lo = 0, hi = sites.count
+    /// The indices of the sites (`addresses`, sorted) whose five bytes overlap `range`.
+    static func sites(_ addresses: [UInt64], touching range: Range<UInt64>) -> Range<Int> {
+        var lo = 0, hi = addresses.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if sites[mid].address + 5 <= range.lowerBound { lo = mid + 1 } else { hi = mid }
+            if addresses[mid] + 5 <= range.lowerBound { lo = mid + 1 } else { hi = mid }
         }
         var end = lo
-        while end < sites.count && sites[end].address < range.upperBound { end += 1 }
+        while end < addresses.count && addresses[end] < range.upperBound { end += 1 }
         return lo..<end
     }
 
     /// Why the file's bytes cannot stand for the live text at `live` (nil if they can): more than
-    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites (`sites`, sorted), anywhere
+    /// `foreignDifferenceLimit` bytes differ outside this runtime's own sites (`sites`, their sorted addresses), anywhere
     /// in the range. Every page is compared, those without a site of ours too: a run's pages all become
     /// the file's, so a change someone else made to any of them (a wrong file or offset, another
     /// patcher) must be seen before it is lost. The gaps between our sites are compared with memcmp and
     /// bytes are counted only in a gap that differs.
-    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: ArraySlice<PatchSite>) -> String? {
+    static func foreignDifferences(_ fileBytes: UnsafeRawBufferPointer, live: UInt64, sites: ArraySlice<UInt64>) -> String? {
         guard let p = UnsafeRawPointer(bitPattern: UInt(live)), let file = fileBytes.baseAddress else { return "unmapped" }
         let count = UInt64(fileBytes.count)
         var differences = 0
         var offset: UInt64 = 0
         var k = sites.startIndex
         while offset < count {
-            while k < sites.endIndex && sites[k].address &+ 5 <= live &+ offset { k += 1 }
-            if k < sites.endIndex && sites[k].address <= live &+ offset {
-                offset = min(count, sites[k].address &+ 5 &- live) // inside one of our sites
+            while k < sites.endIndex && sites[k] &+ 5 <= live &+ offset { k += 1 }
+            if k < sites.endIndex && sites[k] <= live &+ offset {
+                offset = min(count, sites[k] &+ 5 &- live) // inside one of our sites
                 continue
             }
-            let end = k < sites.endIndex ? min(count, sites[k].address &- live) : count
+            let end = k < sites.endIndex ? min(count, sites[k] &- live) : count
             if memcmp(file + Int(offset), p + Int(offset), Int(end - offset)) != 0 {
                 for i in Int(offset)..<Int(end) where fileBytes[i] != p.load(fromByteOffset: i, as: UInt8.self) {
                     differences += 1

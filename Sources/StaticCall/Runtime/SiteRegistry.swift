@@ -36,6 +36,9 @@ final class SiteRegistry {
     private var forwarders: [UInt64: UInt64] = [:]
     /// Every proven site of every key, by address (rebuilt when discovery finds or forgets sites).
     private var sortedSites: [PatchSite] = []
+    /// `sortedSites`' addresses, in the same order: what a transaction's per-site loops read (an address
+    /// read through a class reference in an array costs a retain and a release).
+    private var sortedAddresses: [UInt64] = []
     private var sortedSitesStale = false
 
     /// What `refresh()` found.
@@ -120,14 +123,14 @@ final class SiteRegistry {
     /// forwarder to the key itself?), and 16 hashed look-ups cost more than the rest of planning a site.
     /// (Near the top of the address space `address &+ 16` wraps and nothing is found: no site is there.)
     func hasSite(of id: UInt? = nil, near address: UInt64) -> Bool {
-        let all = sites
+        let all = siteAddresses
         var lo = 0, hi = all.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if all[mid].address < address { lo = mid + 1 } else { hi = mid }
+            if all[mid] < address { lo = mid + 1 } else { hi = mid }
         }
-        while lo < all.count && all[lo].address < address &+ 16 {
-            if id == nil || siteOwners[all[lo].address]?.owner == id { return true }
+        while lo < all.count && all[lo] < address &+ 16 {
+            if id == nil || siteOwners[all[lo]]?.owner == id { return true }
             lo += 1
         }
         return false
@@ -135,11 +138,21 @@ final class SiteRegistry {
 
     /// Every proven site of every key, sorted by address.
     var sites: [PatchSite] {
-        if sortedSitesStale {
-            sortedSites = siteOwners.values.map(\.site).sorted { $0.address < $1.address }
-            sortedSitesStale = false
-        }
+        rebuildSortedSites()
         return sortedSites
+    }
+
+    /// The addresses of `sites`, in the same order.
+    var siteAddresses: [UInt64] {
+        rebuildSortedSites()
+        return sortedAddresses
+    }
+
+    private func rebuildSortedSites() {
+        guard sortedSitesStale else { return }
+        sortedSites = siteOwners.values.map(\.site).sorted { $0.address < $1.address }
+        sortedAddresses = sortedSites.map(\.address)
+        sortedSitesStale = false
     }
 
     /// Forgets what `record` owns (its object was unloaded, or it registers again). Returns the
