@@ -23,6 +23,42 @@ struct SiteDiscoveryTests {
         #expect(both.count == 3)
     }
 
+    @Test func scanFindsExactlyWhatAByteByByteCheckFinds() {
+        // Random bytes (E8/E9 and 00/FF made common) with calls and jumps to the targets planted at every
+        // offset modulo 16 and in the last bytes, for targets near the buffer (the 16-byte loop's
+        // look-ahead filter on) and far from it (off), sizes that end at every position of a block.
+        var generator = SystemRandomNumberGenerator()
+        let base: UInt64 = 0x4000_0000
+        // Targets within 16 KiB of each other are scanned with the rel32's high half checked: one target
+        // in the middle of 200 KB (its sites' high halves change at 64 KiB steps on both sides), two 12 KiB
+        // apart, one 768 MiB below.
+        for (targets, count) in [([base - 0x100, base + 0x20_0000], 4096), ([base + 0x7000_0000], 4093),
+                                 ([base - 0x100, base + 0x7000_0000], 1000), ([base + 3000], 37), ([base], 5),
+                                 ([base + 100_000], 200_000), ([base + 70_000, base + 70_000 + 12_288], 150_001),
+                                 ([base - 0x3000_0000], 70_000)] {
+            var code = (0..<count).map { _ in [0xe8, 0xe9, 0x00, 0xff, UInt8.random(in: 0...255, using: &generator)].randomElement(using: &generator)! }
+            func plant(_ op: UInt8, at offset: Int, to target: UInt64) {
+                guard offset + 5 <= count else { return }
+                let rel = UInt32(truncatingIfNeeded: target &- (base + UInt64(offset) + 5))
+                code[offset] = op
+                for k in 0..<4 { code[offset + 1 + k] = UInt8(truncatingIfNeeded: rel >> (8 * UInt32(k))) }
+            }
+            for offset in stride(from: 0, to: count, by: 37) { plant(offset % 2 == 0 ? 0xe8 : 0xe9, at: offset, to: targets[offset % targets.count]) }
+            plant(0xe8, at: count - 5, to: targets[0])
+            var expected: [SiteCandidate] = []
+            for offset in 0..<max(0, count - 4) where code[offset] & 0xfe == 0xe8 {
+                let rel = UInt32(code[offset + 1]) | UInt32(code[offset + 2]) << 8 | UInt32(code[offset + 3]) << 16 | UInt32(code[offset + 4]) << 24
+                let target = base &+ UInt64(offset) &+ 5 &+ UInt64(bitPattern: Int64(Int32(bitPattern: rel)))
+                if targets.contains(target) {
+                    expected.append(SiteCandidate(address: base + UInt64(offset), kind: code[offset] == 0xe8 ? .call : .tail, trampoline: target))
+                }
+            }
+            let found = code.withUnsafeBytes { SiteDiscovery.scan($0, at: base, trampolines: targets) }
+            #expect(found == expected, "\(count) bytes, targets \(targets.map { String($0, radix: 16) })")
+            #expect(expected.count >= count / 37 / 2)
+        }
+    }
+
     @Test func provenSitesAreExactlyObjdumpsFiveByteCallsAndJumps() throws {
         try withFileBytes(ownExecutable) { bytes in
             let elf = try ELFFile(bytes: bytes)
