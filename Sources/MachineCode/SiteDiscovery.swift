@@ -19,6 +19,10 @@ public enum SiteProof: Equatable, Sendable {
     case unproven(String)
 }
 
+#if _endian(big)
+#error("SiteDiscovery's vector scan reads lane k as byte k of a little-endian word")
+#endif
+
 /// Site discovery: the userspace stand-in for objtool. Pure functions over bytes.
 public enum SiteDiscovery {
     /// Every `E8`/`E9` in `bytes` (mapped at `address`) whose rel32 lands exactly on one of `trampolines`.
@@ -28,17 +32,18 @@ public enum SiteDiscovery {
         let count = bytes.count
         // When every target is within 16 MiB of every byte of the buffer, a real candidate's rel32 has a
         // top byte of 00 or FF, so the byte four on must be 00/FF: a filter that drops almost every E8/E9
-        // that is not a call before the exact check. (8 bytes short of 16 MiB: rel32 is the distance less
-        // 5, and -2^24 - 4 would show FE.)
-        let reach: UInt64 = (1 << 24) - 8
+        // that is not a call before the exact check. (A candidate starts at most 5 bytes before the end,
+        // so its rel32 lies in [-2^24 + 1, 2^24 - 6].)
+        let reach: UInt64 = 1 << 24
         let near = highest &- address &+ reach < 2 &* reach && (address &+ UInt64(count)) &- lowest &+ reach < 2 &* reach
         var scanner = Scanner(base: bytes.baseAddress!, address: address, targets: targets, near: near)
 
         // Thirty-two bytes at a time, as two 16-byte vectors (SSE2 on x86-64, NEON on arm64, both
         // baseline; see `flags(_:at:near:)`). Most blocks flag nothing and cost about 31 instructions (the
         // SWAR loop this replaced spent 30 per 16 bytes, then examined every E8/E9, near or not). The loop
-        // is written twice, near and not, so that neither tests `near` per block. When the targets lie
-        // close together (one key: one target), `scanBlocksTight` checks the rel32's high half too.
+        // is inlined twice, with `near` a constant in each, so that neither tests it per block. When the
+        // targets lie close together (one key: one target), `scanBlocksTight` checks the rel32's high
+        // half too. Then 8 bytes at a time (SWAR), then byte by byte, up to the last whole instruction.
         let base = bytes.baseAddress!
         var i: Int
         if highest &- lowest < tightSpan {
@@ -181,8 +186,8 @@ public enum SiteDiscovery {
             result.append(SiteCandidate(address: address &+ UInt64(offset), kind: opcode == 0xe8 ? .call : .tail, trampoline: target))
         }
 
-        /// Considers the lanes of the 8 bytes at `at` whose byte in `lanes` is FF (flagged by
-        /// `SiteDiscovery.flags`).
+        /// Considers the lanes of the 8 bytes at `at` whose byte in `lanes` is FF (flagged by the vector
+        /// loops, `scanBlocks` and `scanBlocksTight`).
         @inline(__always) mutating func flagged(_ at: Int, _ lanes: UInt64) {
             var remaining = lanes & Self.highs
             while remaining != 0 {

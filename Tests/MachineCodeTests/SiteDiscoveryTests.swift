@@ -23,28 +23,37 @@ struct SiteDiscoveryTests {
         #expect(both.count == 3)
     }
 
+    /// SplitMix64: a seeded generator, so that a failure names the seed that reproduces it.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test func scanFindsExactlyWhatAByteByByteCheckFinds() {
-        // Random bytes (E8/E9 and 00/FF made common) with calls and jumps to the targets planted at every
-        // offset modulo 16 and in the last bytes, for targets near the buffer (the 16-byte loop's
-        // look-ahead filter on) and far from it (off), sizes that end at every position of a block.
-        var generator = SystemRandomNumberGenerator()
+        // Random bytes (E8/E9 and 00/FF made common) with calls and jumps to the targets planted every 37
+        // bytes (so at every offset modulo 32) and in the last five bytes, checked against a byte-by-byte
+        // scan. The vector loops read 32-byte blocks, then come 8-byte words and single bytes: sizes 36 to
+        // 100 end at every position of a block, for targets near the buffer (the look-ahead filter on),
+        // far from it (off) and close together (the rel32's high half checked).
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var generator = SeededGenerator(state: seed)
         let base: UInt64 = 0x4000_0000
-        // Targets within 16 KiB of each other are scanned with the rel32's high half checked: one target
-        // in the middle of 200 KB (its sites' high halves change at 64 KiB steps on both sides), two 12 KiB
-        // apart, one 768 MiB below.
-        for (targets, count) in [([base - 0x100, base + 0x20_0000], 4096), ([base + 0x7000_0000], 4093),
-                                 ([base - 0x100, base + 0x7000_0000], 1000), ([base + 3000], 37), ([base], 5),
-                                 ([base + 100_000], 200_000), ([base + 70_000, base + 70_000 + 12_288], 150_001),
-                                 ([base - 0x3000_0000], 70_000)] {
+        func check(_ targets: [UInt64], _ count: Int) {
             var code = (0..<count).map { _ in [0xe8, 0xe9, 0x00, 0xff, UInt8.random(in: 0...255, using: &generator)].randomElement(using: &generator)! }
             func plant(_ op: UInt8, at offset: Int, to target: UInt64) {
-                guard offset + 5 <= count else { return }
+                guard offset >= 0, offset + 5 <= count else { return }
                 let rel = UInt32(truncatingIfNeeded: target &- (base + UInt64(offset) + 5))
                 code[offset] = op
                 for k in 0..<4 { code[offset + 1 + k] = UInt8(truncatingIfNeeded: rel >> (8 * UInt32(k))) }
             }
             for offset in stride(from: 0, to: count, by: 37) { plant(offset % 2 == 0 ? 0xe8 : 0xe9, at: offset, to: targets[offset % targets.count]) }
-            plant(0xe8, at: count - 5, to: targets[0])
+            plant(0xe8, at: count - 5, to: targets[targets.count - 1])
             var expected: [SiteCandidate] = []
             for offset in 0..<max(0, count - 4) where code[offset] & 0xfe == 0xe8 {
                 let rel = UInt32(code[offset + 1]) | UInt32(code[offset + 2]) << 8 | UInt32(code[offset + 3]) << 16 | UInt32(code[offset + 4]) << 24
@@ -54,9 +63,28 @@ struct SiteDiscoveryTests {
                 }
             }
             let found = code.withUnsafeBytes { SiteDiscovery.scan($0, at: base, trampolines: targets) }
-            #expect(found == expected, "\(count) bytes, targets \(targets.map { String($0, radix: 16) })")
+            #expect(found == expected, "seed \(seed): \(count) bytes, targets \(targets.map { String($0, radix: 16) })")
             #expect(expected.count >= count / 37 / 2)
         }
+        let near = [base - 0x100, base + 0x20_0000], far = [base - 0x100, base + 0x7000_0000], tight = [base + 3000]
+        for count in 36...100 {
+            check(near, count)
+            check(far, count)
+            check(tight, count)
+        }
+        check(near, 4096)
+        check(far, 1000)
+        check([base + 0x7000_0000], 4093) // one target, far: tight
+        check([base], 5)
+        // The near filter at its edges: a target almost 16 MiB above the first byte, one almost 16 MiB
+        // below the last (rel32 down to -2^24 + 15: top byte FF).
+        check([base - 100, base + (1 << 24) - 200], 4096)
+        check([base + 4096 + 10 - (1 << 24), base + 50], 4096)
+        // Tight, over many chunks: one target in the middle of 200 KB (its sites' high halves change at
+        // 64 KiB steps on both sides, and cross 0 to FFFF), two 12 KiB apart, one 768 MiB below.
+        check([base + 100_000], 200_000)
+        check([base + 70_000, base + 70_000 + 12_288], 150_001)
+        check([base - 0x3000_0000], 70_000)
     }
 
     @Test func provenSitesAreExactlyObjdumpsFiveByteCallsAndJumps() throws {

@@ -66,11 +66,12 @@ final class PatchTransaction {
     /// site of a range a failed page remap gave back the file's bytes.
     ///
     /// The per-site work is index arithmetic over `writes` and `addresses`: no write is copied, no array is
-    /// made per site, and no site object is touched but the written ones (a 1000-site update is dominated
-    /// by its system calls, not by this loop).
+    /// made per site, and of the sites that are not in `writes` (other keys' sites sharing the pages) only
+    /// the addresses are read.
     func apply(_ writes: [PlannedWrite], file: (UInt64) -> Result<MappedFile, PatchError>,
                sites: [PatchSite], addresses: [UInt64]) -> [String] {
         precondition(sites.count == addresses.count, "every site with its address")
+        assert(zip(sites, addresses).allSatisfy { $0.address == $1 }, "the addresses in the sites' order")
         // The registry plans sites in address order; sorting (which copies every write) only otherwise.
         var inOrder = true
         for k in writes.indices.dropFirst() where writes[k].site.address < writes[k - 1].site.address { inOrder = false; break }
