@@ -87,14 +87,7 @@ public enum SiteDiscovery {
     static func scanBlocks(_ base: UnsafeRawPointer, _ count: Int, near: Bool, _ scanner: inout Scanner) -> Int {
         var i = 0
         while i &+ 36 <= count { // the second vector's look-ahead reads bytes i+20 ..< i+36
-            let low = flags(base, at: i, near: near), high = flags(base, at: i &+ 16, near: near)
-            let either = low | high
-            if either[0] | either[1] != 0 {
-                scanner.flagged(i, low[0])
-                scanner.flagged(i &+ 8, low[1])
-                scanner.flagged(i &+ 16, high[0])
-                scanner.flagged(i &+ 24, high[1])
-            }
+            scanner.flagged(i, flags(base, at: i, near: near), flags(base, at: i &+ 16, near: near))
             i &+= 32
         }
         return i
@@ -133,14 +126,7 @@ public enum SiteDiscovery {
                 return unsafeBitCast(m, to: SIMD2<UInt64>.self)
             }
             while i < chunkEnd {
-                let low = lanes(i), high = lanes(i &+ 16)
-                let either = low | high
-                if either[0] | either[1] != 0 {
-                    scanner.flagged(i, low[0])
-                    scanner.flagged(i &+ 8, low[1])
-                    scanner.flagged(i &+ 16, high[0])
-                    scanner.flagged(i &+ 24, high[1])
-                }
+                scanner.flagged(i, lanes(i), lanes(i &+ 16))
                 i &+= 32
             }
         }
@@ -186,8 +172,18 @@ public enum SiteDiscovery {
             result.append(SiteCandidate(address: address &+ UInt64(offset), kind: opcode == 0xe8 ? .call : .tail, trampoline: target))
         }
 
-        /// Considers the lanes of the 8 bytes at `at` whose byte in `lanes` is FF (flagged by the vector
-        /// loops, `scanBlocks` and `scanBlocksTight`).
+        /// Considers the flagged lanes of the 32 bytes at `at`: `low` for the first 16, `high` for the
+        /// rest, as the vector loops (`scanBlocks`, `scanBlocksTight`) give them. Most blocks flag none.
+        @inline(__always) mutating func flagged(_ at: Int, _ low: SIMD2<UInt64>, _ high: SIMD2<UInt64>) {
+            let either = low | high
+            guard either[0] | either[1] != 0 else { return }
+            flagged(at, low[0])
+            flagged(at &+ 8, low[1])
+            flagged(at &+ 16, high[0])
+            flagged(at &+ 24, high[1])
+        }
+
+        /// Considers the lanes of the 8 bytes at `at` whose byte in `lanes` is FF.
         @inline(__always) mutating func flagged(_ at: Int, _ lanes: UInt64) {
             var remaining = lanes & Self.highs
             while remaining != 0 {

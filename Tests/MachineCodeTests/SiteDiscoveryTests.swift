@@ -23,18 +23,6 @@ struct SiteDiscoveryTests {
         #expect(both.count == 3)
     }
 
-    /// SplitMix64: a seeded generator, so that a failure names the seed that reproduces it.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func scanFindsExactlyWhatAByteByByteCheckFinds() {
         // Random bytes (E8/E9 and 00/FF made common) with calls and jumps to the targets planted every 37
         // bytes (so at every offset modulo 32) and in the last five bytes, checked against a byte-by-byte
@@ -42,7 +30,7 @@ struct SiteDiscoveryTests {
         // 100 end at every position of a block, for targets near the buffer (the look-ahead filter on),
         // far from it (off) and close together (the rel32's high half checked).
         let seed = UInt64.random(in: 0...UInt64.max)
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         let base: UInt64 = 0x4000_0000
         func check(_ targets: [UInt64], _ count: Int) {
             var code = (0..<count).map { _ in [0xe8, 0xe9, 0x00, 0xff, UInt8.random(in: 0...255, using: &generator)].randomElement(using: &generator)! }
