@@ -24,10 +24,12 @@ sizes=("$@")
 # median: this VM's speed swings for seconds at a time (one pass of one object takes a fraction of a
 # second), which a single pass reports as that object's cost.
 passes=${PASSES:-3}
+[[ $passes =~ ^[0-9]*[13579]$ ]] || { echo "discovery.sh: PASSES must be an odd number (there is then one middle pass)" >&2; exit 1; }
 objects=()
 for mb in "${sizes[@]}"; do
     python3 make-large-object.py "$mb" 64 12 > "$work/large$mb.s"
     gcc -shared -nostdlib -Wl,--eh-frame-hdr -o "$work/large$mb.so" "$work/large$mb.s"
+    rm "$work/large$mb.s"
     objects+=("$work/large$mb.so:sc_trampoline")
 done
 # Real compiler output: the Swift runtime, scanned for its direct calls to swift_retain (thousands of
@@ -36,7 +38,12 @@ core=$(dirname "$(readlink -f "$(command -v swift)")")/../lib/swift/linux/libswi
 [ -f "$core" ] && objects+=("$core:swift_retain")
 for pass in $(seq "$passes"); do
     for k in "${!objects[@]}"; do
-        "$bin" discovery "${objects[$k]%:*}" "${objects[$k]##*:}" 2>/dev/null >> "$work/rows$k"
+        # The unproven candidates' reasons go to stderr (kept for the last pass's print below); a
+        # failure's message too.
+        if ! "$bin" discovery "${objects[$k]%:*}" "${objects[$k]##*:}" 2>"$work/err$k" >> "$work/rows$k"; then
+            cat "$work/err$k" >&2
+            exit 1
+        fi
     done
 done
 echo "| executable MB | sites proven | unproven | median ms | min ms | byte scan ms | ms per 10 MB | E8/E9 bytes |"
@@ -44,7 +51,8 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for k in "${!objects[@]}"; do
     file=${objects[$k]%:*}
     # The pass whose median (column 5 of the row) is the middle one.
-    row=$(sort -t'|' -k5 -g "$work/rows$k" | sed -n "$(( (passes + 1) / 2 ))p")
+    row=$(LC_ALL=C sort -t'|' -k5,5g "$work/rows$k" | sed -n "$(( (passes + 1) / 2 ))p")
+    cat "$work/err$k" >&2
     [ "$file" = "$core" ] && row="${row/|/| libswiftCore.so (swift_retain):}"
     echo "$row $(density "$file") |"
 done

@@ -2,7 +2,7 @@
 # Regenerates Benchmarks/RESULTS.md from the tools: callgrind instruction counts, interleaved wall
 # clock, update latency against bare syncs (0 and 2 calling threads), discovery against text size, and
 # the ordo-one/benchmark run; and the charts in Benchmarks/charts/ (charts.py). Nothing in RESULTS.md is
-# typed by hand. Takes about 4 minutes on 2 cores once the release build exists.
+# typed by hand. Takes about 7 minutes on 2 cores once the release build exists.
 #
 #   bash Benchmarks/results.sh
 set -euo pipefail

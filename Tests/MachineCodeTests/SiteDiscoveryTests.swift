@@ -65,7 +65,7 @@ struct SiteDiscoveryTests {
         check([base + 0x7000_0000], 4093) // one target, far: tight
         check([base], 5)
         // The near filter at its edges: a target almost 16 MiB above the first byte, one almost 16 MiB
-        // below the last (rel32 down to -2^24 + 15: top byte FF).
+        // below the last (rel32 down to -2^24 + 31 at the last planted call: top byte FF).
         check([base - 100, base + (1 << 24) - 200], 4096)
         check([base + 4096 + 10 - (1 << 24), base + 50], 4096)
         // Tight, over many chunks: one target in the middle of 200 KB (its sites' high halves change at
