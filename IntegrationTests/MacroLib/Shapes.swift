@@ -85,11 +85,22 @@ public func retargetShapes() -> [String] {
     $typedThrow.update { x throws(ShapeError) in x * 2 }
     expect((try? typedThrow(4)) == 8, "typed throws retargeted")
     $typedThrow.reset()
+    // The trampoline jumps through the key's entry: the target itself while the word holds a plain one
+    // (no counting), the slow path otherwise; unpatched sites and indirect mode run exactly this.
+    func entryFollowsWord() -> Bool {
+        let entry = unsafeBitCast(_staticcallKey_increment.entry, to: UInt.self), word = _staticcallStorage_increment.word
+        return StaticCallStorage.isDirectTarget(word) ? entry == word : entry != word
+    }
+    $increment.update { $0 += 2 }
+    expect(entryFollowsWord(), "the trampoline's entry holds a plain target")
     $increment.disable()
+    expect(entryFollowsWord(), "the trampoline's entry is the slow path while disabled")
     var n = 0
     increment(&n)
+    _staticcallKey_increment.entry(&n)
     expect(n == 0, "inout disabled")
     $increment.reset()
+    expect(entryFollowsWord(), "the trampoline's entry holds the default target")
     $narrow8.update(returning: -1)
     $narrowU16.update(returning: .max)
     $narrow32.update(returning: .min)

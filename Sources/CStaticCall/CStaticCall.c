@@ -403,7 +403,14 @@ int cstaticcall_refuse_exec_gain(void) {
     return prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) == 0 ? 0 : errno;
 }
 
-#else /* Other platforms: indirect mode only (ARCHITECTURE.md, Platforms); every entry point does nothing or
+#endif
+
+/* Why C: Swift's Synchronization has atomic operations only on an `Atomic` it owns, and the word stored
+   here is a generated global `var` of a thin function type (the one kind of global that Swift initializes
+   statically to a function's address). Every platform: the trampoline's jump is indirect mode's. */
+void cstaticcall_store_release(uintptr_t *slot, uintptr_t value) { __atomic_store_n(slot, value, __ATOMIC_RELEASE); }
+
+#if !defined(CSTATICCALL_ENGINE) /* Other platforms: indirect mode only (ARCHITECTURE.md, Platforms); every entry point does nothing or
          reports ENOSYS. */
 int cstaticcall_install_trap_handler(void) { return ENOSYS; }
 int cstaticcall_trap_handler_is_installed(void) { return 0; }

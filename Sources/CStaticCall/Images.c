@@ -116,6 +116,7 @@ HIDDEN int cstaticcall_swift_mode(void);
 HIDDEN void cstaticcall_swift_image_unloading(const void *);
 HIDDEN void cstaticcall_swift_set_static_key_count(const void *, int64_t);
 HIDDEN void cstaticcall_swift_unbatched(void (*)(void *), void *);
+HIDDEN void cstaticcall_swift_set_entry(const void *, uintptr_t *, uint64_t);
 
 /* Why C: an image's records are handed over from its constructor, before Swift code may run. The list
    lives in the copy that serves the process; it grows while images load (their constructors run one at
@@ -229,6 +230,7 @@ static const cstaticcall_runtime_v1 own_runtime = {
     .set_static_key_count = cstaticcall_swift_set_static_key_count,
     .add_key_records = add_key_records,
     .unbatched = cstaticcall_swift_unbatched,
+    .set_entry = cstaticcall_swift_set_entry,
 };
 
 const cstaticcall_runtime_v1 *cstaticcall_own_runtime(void) { return &own_runtime; }

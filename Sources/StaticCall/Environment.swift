@@ -39,8 +39,9 @@ enum Environment {
     /// `STATICCALL_LOG=debug` prints each patch decision to standard error.
     static let debugLogging: Bool = value("STATICCALL_LOG")?.lowercased() == "debug"
 
-    /// `STATICCALL_STATS=1` counts slow-path calls (always on in debug builds of this library).
-    static let statistics: Bool = value("STATICCALL_STATS") == "1" || isDebugConfiguration
+    /// `STATICCALL_STATS=1` counts slow-path calls (on in debug builds of this library unless
+    /// `STATICCALL_STATS=0`, which lets a debug-built program run the trampoline's plain jump).
+    static let statistics: Bool = value("STATICCALL_STATS") == "1" || (isDebugConfiguration && value("STATICCALL_STATS") != "0")
 
     /// Whether this library was built in the debug configuration. Its own `DEBUG`, not
     /// `_isDebugAssertConfiguration()`: the runtime is compiled with -O in a debug build as well

@@ -66,6 +66,21 @@ public enum StaticCallRuntime {
         }
     }
 
+    /// Registers a static call whose trampoline jumps through `entry` (the generated key's `entry`, a
+    /// `var` of the function's thin type, statically the address of `slowPath`): as `register(_:name:
+    /// trampolineThunk:defaultTarget:capabilities:)`, and from then on the runtime keeps `entry` equal to
+    /// the key's target while it holds a plain target, and to `slowPath` otherwise. The trampoline is then
+    /// one load and one jump in every mode: the analogue of the kernel's generic static_call(), which
+    /// calls through `key.func`.
+    public static func register(_ storage: borrowing StaticCallStorage, name: String, trampolineThunk: UInt,
+                                defaultTarget: UInt, capabilities: StaticCallCapabilities = .init(),
+                                entry: UnsafeMutableRawPointer, slowPath: UInt) {
+        register(storage, name: name, trampolineThunk: trampolineThunk, defaultTarget: defaultTarget, capabilities: capabilities)
+        withUnsafePointer(to: storage) {
+            ProcessRuntime.setEntry($0, entry: entry.assumingMemoryBound(to: UInt.self), slowPath: slowPath)
+        }
+    }
+
     /// Registers a static key (a `Bool` read whose call sites become immediate loads): the analogue of
     /// DEFINE_STATIC_KEY_TRUE/FALSE. Its sites are patched to load `initialValue` at once.
     public static func registerStaticKey(_ storage: borrowing StaticCallStorage, name: String, trampolineThunk: UInt,

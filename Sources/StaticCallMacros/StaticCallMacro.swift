@@ -160,21 +160,29 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         let keepSignature = existentialParameter
             ? "/// Kept unoptimized (`@_optimize(none)`, at some cost in indirect mode): the existential specializer\n/// would give its call sites a copy with another signature, which no site could be patched from.\n@_optimize(none)\n"
             : ""
+        // A static method's trampoline keeps the word test: its only other argument, the metatype, would be
+        // dead in a trampoline that only loads and jumps, and -O's function signature optimization then
+        // gives every call site a copy without it (`…Tf4nd_n`), which no site can be patched from.
+        let jumpsThroughEntry = !m.isStatic
+        let trampolineBody = jumpsThroughEntry
+            ? "return \(t)\(keyType).entry(\(args))"
+            : """
+                typealias Function = \(thin)
+                let w = \(storage).word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return \(t)unsafeBitCast(w, to: Function?.self)!(\(args))
+                }
+                return \(t)\(qualifier)\(slowPath)(\(args))
+                """
         var decls: [DeclSyntax] = []
         decls.append("""
             /// The trampoline of `\(raw: m.displayName)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). \(raw: jumpsThroughEntry ? "One load and one jump,\n/// through the key's `entry` (the target, or the slow path): indirect mode's whole cost." : "It loads the key's word\n/// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.")
             \(raw: keepSignature)@_silgen_name("\(raw: symbol)")
             @inline(never)
             \(raw: trampolineAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {
-                typealias Function = \(raw: thin)
-                let w = \(raw: storage).word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return \(raw: t)unsafeBitCast(w, to: Function?.self)!(\(raw: args))
-                }
-                return \(raw: t)\(raw: qualifier)\(raw: slowPath)(\(raw: args))
+                \(raw: trampolineBody)
             }
             """)
         decls.append("""
@@ -226,17 +234,30 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
                     \(raw: storage), name: "\(raw: m.displayName)",
                     trampolineThunk: \(raw: qualifier)\(raw: keyType).trampolineAddress(),
                     defaultTarget: \(raw: address)({ \(raw: m.closureHead)\(raw: t)\(raw: qualifier)\(raw: defaultBody)(\(raw: m.labelledArguments)) }),
-                    capabilities: \(raw: capabilities))
+                    capabilities: \(raw: capabilities)\(raw: jumpsThroughEntry ? ",\n        entry: &\(keyType).entry,\n        slowPath: \(address)({ \(m.closureHead)\(t)\(slowPath)(\(args)) })" : ""))
             }
             """)
 
+        let entryMember = jumpsThroughEntry ? """
+
+            /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+            /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+            /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+            /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+            /// is the one kind of global that Swift initialises statically to a function's address (no
+            /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+            /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+            /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+            @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { \(m.closureHead)\(t)\(slowPath)(\(args)) }
+
+            """ : ""
         var members: [String] = []
         members.append("""
             /// The function type a target must have: `\(m.thinType.dropFirst("@convention(thin) ".count))`.
             \(memberAccess)typealias Function = \(thin)
 
             \(memberAccess)init() {}
-
+            \(entryMember)
             private func registerIfNeeded() {
                 if !StaticCallRuntime.isRegistered(\(storage)) { \(register)() }
             }

@@ -18,17 +18,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `scale(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_scale_f452d0945b040975")
             @inline(never)
             func _staticcallTrampoline_scale(_ a0: Int) -> Int {
-                typealias Function = @convention(thin) (Int) -> Int
-                let w = _staticcallStorage_scale.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!(a0)
-                }
-                return _staticcallSlowPath_scale(a0)
+                return _staticcallKey_scale.entry(a0)
             }
 
             /// The slow path of `scale(_:)`'s trampoline: registration at the first call, constants,
@@ -74,7 +69,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_scale({ a0 in
                             _staticcallDefault_scale(a0)
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64),
+                    entry: &_staticcallKey_scale.entry,
+                    slowPath: _staticcallAddress_scale({ a0 in
+                            _staticcallSlowPath_scale(a0)
+                        }))
             }
 
             /// The key of `scale(_:)`, reached as `$scale`.
@@ -83,6 +82,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) (Int) -> Int
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { a0 in
+                    _staticcallSlowPath_scale(a0)
                 }
 
                 private func registerIfNeeded() {
@@ -221,17 +232,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `onPacket(_:label:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_onPacket_d610314417b53bca")
             @inline(never)
             func _staticcallTrampoline_onPacket(_ a0: inout Int, _ a1: String) {
-                typealias Function = @convention(thin) (inout Int, String) -> Void
-                let w = _staticcallStorage_onPacket.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!(&a0, a1)
-                }
-                return _staticcallSlowPath_onPacket(&a0, a1)
+                return _staticcallKey_onPacket.entry(&a0, a1)
             }
 
             /// The slow path of `onPacket(_:label:)`'s trampoline: registration at the first call, constants,
@@ -277,7 +283,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_onPacket({ a0, a1 in
                             _staticcallDefault_onPacket(&a0, label: a1)
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: true, constantWidth: nil))
+                    capabilities: StaticCallCapabilities(canDisable: true, constantWidth: nil),
+                    entry: &_staticcallKey_onPacket.entry,
+                    slowPath: _staticcallAddress_onPacket({ a0, a1 in
+                            _staticcallSlowPath_onPacket(&a0, a1)
+                        }))
             }
 
             /// The key of `onPacket(_:label:)`, reached as `$onPacket`.
@@ -286,6 +296,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) (inout Int, String) -> Void
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { a0, a1 in
+                    _staticcallSlowPath_onPacket(&a0, a1)
                 }
 
                 private func registerIfNeeded() {
@@ -431,17 +453,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `tracing()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_tracing() -> Bool {
-                typealias Function = @convention(thin) () -> Bool
-                let w = _staticcallStorage_tracing.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!()
-                }
-                return _staticcallSlowPath_tracing()
+                return _staticcallKey_tracing.entry()
             }
 
             /// The slow path of `tracing()`'s trampoline: registration at the first call, constants,
@@ -487,7 +504,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_tracing({
                             _staticcallDefault_tracing()
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits8),
+                    entry: &_staticcallKey_tracing.entry,
+                    slowPath: _staticcallAddress_tracing({
+                            _staticcallSlowPath_tracing()
+                        }))
             }
 
             /// The key of `tracing()`, reached as `$tracing`.
@@ -496,6 +517,18 @@ struct StaticCallExpansionTests {
                 public typealias Function = @convention(thin) () -> Bool
 
                 public init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = {
+                    _staticcallSlowPath_tracing()
                 }
 
                 private func registerIfNeeded() {
@@ -634,17 +667,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `parse(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_parse_fa51e9e8f3c96683")
             @inline(never)
             func _staticcallTrampoline_parse(_ a0: borrowing String) throws(ParseError) -> Int {
-                typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
-                let w = _staticcallStorage_parse.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return try unsafeBitCast(w, to: Function?.self)!(a0)
-                }
-                return try _staticcallSlowPath_parse(a0)
+                return try _staticcallKey_parse.entry(a0)
             }
 
             /// The slow path of `parse(_:)`'s trampoline: registration at the first call, constants,
@@ -690,7 +718,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
                             try _staticcallDefault_parse(a0)
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil),
+                    entry: &_staticcallKey_parse.entry,
+                    slowPath: _staticcallAddress_parse({ (a0) throws(ParseError) -> Int in
+                            try _staticcallSlowPath_parse(a0)
+                        }))
             }
 
             /// The key of `parse(_:)`, reached as `$parse`.
@@ -699,6 +731,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { (a0) throws(ParseError) -> Int in
+                    try _staticcallSlowPath_parse(a0)
                 }
 
                 private func registerIfNeeded() {
@@ -832,8 +876,8 @@ struct StaticCallExpansionTests {
 
                 /// The trampoline of `Codec.encode(_:)`: every call site calls this, and the runtime patches
                 /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-                /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+                /// callers alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
+                /// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.
                 @_silgen_name("__dtrace_staticcall_Codec_encode_76a4e2ca0c14290c")
                 @inline(never)
                 static func _staticcallTrampoline_encode(_ a0: Int) -> UInt8 {
@@ -1036,17 +1080,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `allocate(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
-                typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
-                let w = _staticcallStorage_allocate.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!(a0)
-                }
-                return _staticcallSlowPath_allocate(a0)
+                return _staticcallKey_allocate.entry(a0)
             }
 
             /// The slow path of `allocate(_:)`'s trampoline: registration at the first call, constants,
@@ -1092,7 +1131,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_allocate({ a0 in
                             _staticcallDefault_allocate(a0)
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil),
+                    entry: &_staticcallKey_allocate.entry,
+                    slowPath: _staticcallAddress_allocate({ a0 in
+                            _staticcallSlowPath_allocate(a0)
+                        }))
             }
 
             /// The key of `allocate(_:)`, reached as `$allocate`.
@@ -1101,6 +1144,18 @@ struct StaticCallExpansionTests {
                 internal typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
 
                 internal init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { a0 in
+                    _staticcallSlowPath_allocate(a0)
                 }
 
                 private func registerIfNeeded() {
@@ -1234,20 +1289,15 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `area(_:)`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             /// Kept unoptimized (`@_optimize(none)`, at some cost in indirect mode): the existential specializer
             /// would give its call sites a copy with another signature, which no site could be patched from.
             @_optimize(none)
             @_silgen_name("__dtrace_staticcall_area_fdcac1406ed512dd")
             @inline(never)
             func _staticcallTrampoline_area(_ a0: any Shape) -> Double {
-                typealias Function = @convention(thin) (any Shape) -> Double
-                let w = _staticcallStorage_area.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!(a0)
-                }
-                return _staticcallSlowPath_area(a0)
+                return _staticcallKey_area.entry(a0)
             }
 
             /// The slow path of `area(_:)`'s trampoline: registration at the first call, constants,
@@ -1293,7 +1343,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_area({ a0 in
                             _staticcallDefault_area(a0)
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil),
+                    entry: &_staticcallKey_area.entry,
+                    slowPath: _staticcallAddress_area({ a0 in
+                            _staticcallSlowPath_area(a0)
+                        }))
             }
 
             /// The key of `area(_:)`, reached as `$area`.
@@ -1302,6 +1356,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) (any Shape) -> Double
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { a0 in
+                    _staticcallSlowPath_area(a0)
                 }
 
                 private func registerIfNeeded() {
@@ -1461,17 +1527,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `fetch()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_fetch_da0c818cb4bb1484")
             @inline(never)
             func _staticcallTrampoline_fetch() -> Int {
-                typealias Function = @convention(thin) () -> Int
-                let w = _staticcallStorage_fetch.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!()
-                }
-                return _staticcallSlowPath_fetch()
+                return _staticcallKey_fetch.entry()
             }
 
             /// The slow path of `fetch()`'s trampoline: registration at the first call, constants,
@@ -1517,7 +1578,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_fetch({
                             _staticcallDefault_fetch()
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64),
+                    entry: &_staticcallKey_fetch.entry,
+                    slowPath: _staticcallAddress_fetch({
+                            _staticcallSlowPath_fetch()
+                        }))
             }
 
             /// The key of `fetch()`, reached as `$fetch`.
@@ -1526,6 +1591,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) () -> Int
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = {
+                    _staticcallSlowPath_fetch()
                 }
 
                 private func registerIfNeeded() {
@@ -1684,8 +1761,8 @@ struct StaticCallExpansionTests {
 
                 /// The trampoline of `stage(_:)`: every call site calls this, and the runtime patches
                 /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-                /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+                /// callers alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
+                /// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.
                 @_silgen_name("__dtrace_staticcall_stage_135421d3dd868d50")
                 @inline(never)
                 static func _staticcallTrampoline_stage(_ a0: Int) -> Int {
@@ -1901,17 +1978,12 @@ struct StaticCallExpansionTests {
 
             /// The trampoline of `makeSequence()`: every call site calls this, and the runtime patches
             /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). The fast path only: it
-            /// makes no call of its own, so it needs no frame (indirect mode's whole cost).
+            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
+            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_makeSequence_5b1fd0bc07a5b5d1")
             @inline(never)
             func _staticcallTrampoline_makeSequence() -> any Sequence {
-                typealias Function = @convention(thin) () -> any Sequence
-                let w = _staticcallStorage_makeSequence.word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return unsafeBitCast(w, to: Function?.self)!()
-                }
-                return _staticcallSlowPath_makeSequence()
+                return _staticcallKey_makeSequence.entry()
             }
 
             /// The slow path of `makeSequence()`'s trampoline: registration at the first call, constants,
@@ -1957,7 +2029,11 @@ struct StaticCallExpansionTests {
                     defaultTarget: _staticcallAddress_makeSequence({
                             _staticcallDefault_makeSequence()
                         }),
-                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil))
+                    capabilities: StaticCallCapabilities(canDisable: false, constantWidth: nil),
+                    entry: &_staticcallKey_makeSequence.entry,
+                    slowPath: _staticcallAddress_makeSequence({
+                            _staticcallSlowPath_makeSequence()
+                        }))
             }
 
             /// The key of `makeSequence()`, reached as `$makeSequence`.
@@ -1966,6 +2042,18 @@ struct StaticCallExpansionTests {
                 typealias Function = @convention(thin) () -> any Sequence
 
                 init() {
+                }
+
+                /// Where the trampoline jumps: the target while the key holds a plain one, else the slow path. The
+                /// runtime writes it (an atomic store, through the address `register` hands over) after the key's
+                /// word; the trampoline loads it and jumps, as the kernel's generic static_call() calls through
+                /// `key.func`. A static stored property of a thin function type initialised with a closure literal
+                /// is the one kind of global that Swift initialises statically to a function's address (no
+                /// `swift_once` in -O; a first use in -Onone initialises it), and unlike a top-level `var` it is
+                /// set before any code runs in a `main.swift` as well. `@exclusivity(unchecked)`: every access is
+                /// one load or the runtime's store, and a dynamic check would cost more than the jump.
+                @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = {
+                    _staticcallSlowPath_makeSequence()
                 }
 
                 private func registerIfNeeded() {

@@ -56,6 +56,8 @@ struct IntegrationTests {
                         arguments: [], environment: [:]),
         IntegrationCase(name: "the API contract program under STATICCALL_MODE=indirect",
                         arguments: [], environment: ["STATICCALL_MODE": "indirect"]),
+        IntegrationCase(name: "indirect mode without counting: every trampoline jumps straight to a plain target",
+                        arguments: [], environment: ["STATICCALL_MODE": "indirect", "STATICCALL_STATS": "0"]),
         IntegrationCase(name: "a key's first call registers it", arguments: ["first-call"], environment: [:]),
         IntegrationCase(name: "patchAll() at start-up registers and patches every key of the program before any is used",
                         arguments: ["first-call", "--patch-all"], environment: ["STATICCALL_STATS": "1"]),

@@ -24,6 +24,41 @@ struct MacroBehaviourTests {
         $macroHook.reset()
     }
 
+    /// The trampoline is one load and one jump through the key's `entry` (indirect mode's whole cost, and
+    /// what unpatched sites run): the entry must hold the target itself exactly while the word holds a
+    /// plain target, and the slow path, which honours the word, in every other state (this debug build
+    /// counts slow-path calls, so its words are never plain: the release-built macro program checks the
+    /// plain case too).
+    @Test func trampolineEntryIsThePlainTargetOrTheSlowPath() {
+        func entry() -> UInt { unsafeBitCast(_staticcallKey_macroScale.entry, to: UInt.self) }
+        func word() -> UInt { _staticcallStorage_macroScale.word }
+        func callEntry(_ x: Int) -> Int { _staticcallKey_macroScale.entry(x) }
+        $macroScale.update(returning: 42)
+        let slowPath = entry()
+        #expect(!StaticCallStorage.isDirectTarget(word()) && slowPath != word())
+        #expect(callEntry(2) == 42)
+        func expectEntryFollowsWord(_ comment: Comment) {
+            #expect(entry() == (StaticCallStorage.isDirectTarget(word()) ? word() : slowPath), comment)
+        }
+        $macroScale.update { $0 &* 5 }
+        expectEntryFollowsWord("a target")
+        #expect(callEntry(2) == 10)
+        $macroScale.reset()
+        expectEntryFollowsWord("the default target")
+        #expect(callEntry(2) == 6)
+        $macroScale.update(returning: -1)
+        #expect(entry() == slowPath)
+        #expect(callEntry(2) == -1)
+        $macroScale.reset()
+        var n = 0
+        $macroHook.disable()
+        _staticcallKey_macroHook.entry(&n)
+        #expect(n == 0)
+        $macroHook.reset()
+        _staticcallKey_macroHook.entry(&n)
+        #expect(n == 1)
+    }
+
     @Test func constantsAtTheEdges() {
         for v in [0, 1, -1, Int(Int32.max), Int(UInt32.max), 1 << 40, Int.min, Int.max] {
             $macroScale.update(returning: v)

@@ -122,6 +122,11 @@ int cstaticcall_thread_id(void);
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): for tests of the refused-mprotect path. Returns 0 or errno.
 int cstaticcall_refuse_exec_gain(void);
 
+/// An atomic store with release ordering of `value` into the word at `slot`: a key's trampoline jump
+/// (the generated `entry`, a `var` of a thin function type that the trampoline reads with a plain load,
+/// as the kernel's generic static_call reads `key.func`).
+void cstaticcall_store_release(uintptr_t *slot, uintptr_t value);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -95,11 +95,17 @@ typedef struct cstaticcall_runtime_v1 {
     /// Runs `body(context)` with the calling thread's changes applied at once, even inside a batch
     /// (scoped overrides: withTarget, withValue, test traits).
     void (*unbatched)(void (*body)(void *context), void *context);
+
+    /* Since 0.5.0. */
+    /// Hands over a key's trampoline jump: the word at `entry` (generated beside the key, statically the
+    /// slow path's address `slow_path`) is then kept equal to the key's target while the key holds a plain
+    /// target, and to `slow_path` otherwise, with every change of the key's word.
+    void (*set_entry)(const void *storage, uintptr_t *entry, uint64_t slow_path);
 } cstaticcall_runtime_v1;
 
 #define CSTATICCALL_RUNTIME_ABI 1
 /// This copy's library version, carried in its table for other copies' messages.
-#define CSTATICCALL_VERSION "0.4.0"
+#define CSTATICCALL_VERSION "0.5.0"
 /// StaticCallStorage's size, and the version of its word's encoding (0 unregistered, 1 disabled, 2
 /// constant, else a target, followed through pure forwarders; bit 63 counts slow-path calls). Checked by
 /// ProcessRuntimeTests.

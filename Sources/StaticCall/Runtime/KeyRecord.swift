@@ -71,6 +71,11 @@ final class KeyRecord {
     /// `notesKept`.
     var notes: [String] = []
     static let notesKept = 8
+    /// The trampoline's jump (generated beside the key, statically `slowPath`), once handed over: the
+    /// runtime keeps it equal to `entryWord(for:)` of the storage word.
+    var entry: UnsafeMutablePointer<UInt>?
+    /// The slow path's address: what the trampoline jumps to while the key holds no plain target.
+    var slowPath: UInt = 0
 
     init(storage: UnsafePointer<StaticCallStorage>, name: String, trampolineThunk: UInt64, defaultTarget: UInt64,
          capabilities: StaticCallCapabilities) {
@@ -93,5 +98,11 @@ final class KeyRecord {
         case .constant: w = StaticCallStorage.constantWord
         }
         return statistics ? w | StaticCallStorage.statisticsBit : w
+    }
+
+    /// Where the trampoline jumps while the storage holds `word`: the target itself when the word is a
+    /// plain target (no counting), else the slow path, which reads the word (pure).
+    static func entryWord(for word: UInt, slowPath: UInt) -> UInt {
+        StaticCallStorage.isDirectTarget(word) ? word : slowPath
     }
 }

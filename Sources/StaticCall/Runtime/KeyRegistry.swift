@@ -404,6 +404,24 @@ final class KeyRegistry: @unchecked Sendable {
         let follows = ProcessRuntime.incompatibility == nil
         let word = record.word(statistics: Environment.statistics) { follows ? self.registry.followForwarders($0) : $0 }
         record.storage.pointee._word.store(word, ordering: .releasing)
+        publishEntry(record, word: word)
+    }
+
+    /// The trampoline's jump follows the word: after it, so that a trampoline that jumps to the slow path
+    /// finds the new word there (the kernel's generic static_call_update() writes key.func alone).
+    private func publishEntry(_ record: KeyRecord, word: UInt) {
+        guard let entry = record.entry else { return }
+        cstaticcall_store_release(entry, KeyRecord.entryWord(for: word, slowPath: record.slowPath))
+    }
+
+    /// Takes over a key's trampoline jump (`StaticCallRuntime.register(_:entry:slowPath:)`), and sets it at once.
+    func setEntry(_ storage: UnsafePointer<StaticCallStorage>, entry: UnsafeMutablePointer<UInt>, slowPath: UInt) {
+        exclusive {
+            guard let record = keys[UInt(bitPattern: storage)] else { return }
+            record.entry = entry
+            record.slowPath = slowPath
+            publishEntry(record, word: storage.pointee._word.load(ordering: .acquiring))
+        }
     }
 
     // MARK: - Batches

@@ -103,6 +103,13 @@ enum ProcessRuntime {
         }
     }
 
+    static func setEntry(_ storage: UnsafePointer<StaticCallStorage>, entry: UnsafeMutablePointer<UInt>, slowPath: UInt) {
+        switch server {
+        case .local: KeyRegistry.shared.setEntry(storage, entry: entry, slowPath: slowPath)
+        case let .remote(table): table.pointee.set_entry(storage, entry, UInt64(slowPath))
+        }
+    }
+
     static func setState(_ storage: UnsafePointer<StaticCallStorage>, _ state: KeyState) {
         switch server {
         case .local: KeyRegistry.shared.setState(storage, state)

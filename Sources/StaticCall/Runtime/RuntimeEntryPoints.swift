@@ -17,6 +17,11 @@ func registerKeyEntry(_ storage: UnsafeRawPointer?, _ name: UnsafePointer<CChar>
                             initialState: initial.flatMap { ProcessRuntime.keyState($0.pointee) })
 }
 
+@_cdecl("cstaticcall_swift_set_entry")
+func setEntryEntry(_ storage: UnsafeRawPointer?, _ entry: UnsafeMutablePointer<UInt>?, _ slowPath: UInt64) {
+    KeyRegistry.served.setEntry(ProcessRuntime.storage(storage), entry: entry!, slowPath: UInt(slowPath))
+}
+
 @_cdecl("cstaticcall_swift_set_state")
 func setStateEntry(_ storage: UnsafeRawPointer?, _ state: cstaticcall_state) {
     guard let state = ProcessRuntime.keyState(state) else { return }
