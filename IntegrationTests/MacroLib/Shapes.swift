@@ -24,6 +24,10 @@ public struct ShapeError: Error, Equatable { public init() {} }
 @StaticCall public func borrowLarge(_ x: borrowing Large) -> Int { x.a }
 @StaticCall public func consumeLarge(_ x: consuming Large) -> Large { x.e += 1; return x }
 @StaticCall public func growLarge(_ x: Large, by n: Int) -> Large { var y = x; y.a += n; return y }
+/// The same signature as growLarge: two trampolines that differ only in the key they read (with a result
+/// copied through a temporary, each is above LLVM's function-merging threshold), whose sites must still
+/// be each key's own (SitesTests: every site patchable).
+@StaticCall public func shrinkLarge(_ x: Large, by n: Int) -> Large { var y = x; y.a -= n; return y }
 @StaticCall public func mayThrow(_ x: Int) throws -> Int { if x < 0 { throw ShapeError() }; return x }
 @StaticCall public func typedThrow(_ x: Int) throws(ShapeError) -> Int { if x < 0 { throw ShapeError() }; return x }
 @StaticCall @discardableResult public func discardable(_ x: Int) -> Int { x }
@@ -63,6 +67,7 @@ public func exerciseShapes() -> [String] {
     expect(twelveArguments(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) == 78, "twelveArguments")
     expect(n == 2, "inout")
     expect(borrowLarge(large) == 1 && consumeLarge(large).e == 6 && growLarge(large, by: 2).a == 3, "large")
+    expect(shrinkLarge(large, by: 2).a == -1, "large, a second key of the same signature")
     expect((try? mayThrow(1)) == 1 && (try? mayThrow(-1)) == nil, "throws")
     do { _ = try typedThrow(-1); wrong.append("typed throws") } catch { expect(error == ShapeError(), "typed throws") }
     discardable(1)

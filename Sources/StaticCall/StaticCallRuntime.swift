@@ -17,10 +17,14 @@ internal import MachineCode
 ///
 /// @_silgen_name("__dtrace_staticcall_scale_<hash>")                   // see below
 /// @inline(never) func _staticcallTrampoline_scale(_ a0: Int) -> Int { // every site calls this
+///     #if arch(x86_64)
+///     return _staticcallKey_scale.entry(a0)                           // the target, or the slow path
+///     #else                                                           // (and a static method, anywhere):
 ///     typealias Function = @convention(thin) (Int) -> Int
-///     let w = _staticcallStorage_scale.word
+///     let w = _staticcallStorage_scale.word                           // an acquire load
 ///     if StaticCallStorage.isDirectTarget(w) { return unsafeBitCast(w, to: Function?.self)!(a0) }
 ///     return _staticcallSlowPath_scale(a0)
+///     #endif
 /// }
 /// @_silgen_name("__dtrace_staticcall_scale_<hash>_slow")
 /// @inline(never) func _staticcallSlowPath_scale(_ a0: Int) -> Int {   // first call, constant, disabled
@@ -37,9 +41,14 @@ internal import MachineCode
 ///     StaticCallRuntime.register(_staticcallStorage_scale, name: "scale(_:)",
 ///         trampolineThunk: _staticcallKey_scale.trampolineAddress(),       // { a0 in _staticcallTrampoline_scale(a0) }
 ///         defaultTarget: _staticcallAddress_scale({ a0 in _staticcallDefault_scale(a0) }),
-///         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64))
+///         capabilities: StaticCallCapabilities(canDisable: false, constantWidth: .bits64),
+///         entry: &_staticcallKey_scale.entry,                          // kept equal to the target, or the slow path
+///         slowPath: _staticcallAddress_scale({ a0 in _staticcallSlowPath_scale(a0) }))
 /// }
-/// struct _staticcallKey_scale: StaticCallKeyProtocol { … }            // update, target, state, restore, …
+/// struct _staticcallKey_scale: StaticCallKeyProtocol {                // update, target, state, restore, …
+///     @exclusivity(unchecked) nonisolated(unsafe) static var entry: Function = { a0 in _staticcallSlowPath_scale(a0) }
+///     …
+/// }
 /// var $scale: _staticcallKey_scale { _staticcallKey_scale() }
 /// ```
 ///

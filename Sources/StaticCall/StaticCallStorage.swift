@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Word encoding: `0` never registered; `1` disabled; `2` constant (in `constant`); anything else the
 /// address of the current target (followed through pure forwarders, as patched sites call it). Bit 63 set means "count slow-path calls" (`STATICCALL_STATS=1`), which
-/// makes the one signed comparison of the fast path fail, so counting costs nothing when it is off.
+/// makes the one signed comparison of a trampoline that tests the word fail (and keeps a key's entry on
+/// the slow path), so counting costs nothing when it is off.
 // @_documentation: used only by the macros' expansions (pointfree's packages hide theirs the same way).
 @_documentation(visibility: internal)
 @frozen

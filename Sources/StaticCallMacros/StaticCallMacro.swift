@@ -164,21 +164,24 @@ public struct StaticCallMacro: BodyMacro, PeerMacro {
         // dead in a trampoline that only loads and jumps, and -O's function signature optimization then
         // gives every call site a copy without it (`…Tf4nd_n`), which no site can be patched from.
         let jumpsThroughEntry = !m.isStatic
+        // x86-64 only: its loads are ordered (TSO), so the entry's plain load acts as an acquire and the
+        // target sees what was written before the update; elsewhere (arm64) the acquire load of the word.
+        let wordTest = """
+            typealias Function = \(thin)
+            let w = \(storage).word
+            if StaticCallStorage.isDirectTarget(w) {
+                return \(t)unsafeBitCast(w, to: Function?.self)!(\(args))
+            }
+            return \(t)\(qualifier)\(slowPath)(\(args))
+            """
         let trampolineBody = jumpsThroughEntry
-            ? "return \(t)\(keyType).entry(\(args))"
-            : """
-                typealias Function = \(thin)
-                let w = \(storage).word
-                if StaticCallStorage.isDirectTarget(w) {
-                    return \(t)unsafeBitCast(w, to: Function?.self)!(\(args))
-                }
-                return \(t)\(qualifier)\(slowPath)(\(args))
-                """
+            ? "#if arch(x86_64)\nreturn \(t)\(keyType).entry(\(args))\n#else\n\(wordTest)\n#endif"
+            : wordTest
         var decls: [DeclSyntax] = []
         decls.append("""
             /// The trampoline of `\(raw: m.displayName)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). \(raw: jumpsThroughEntry ? "One load and one jump,\n/// through the key's `entry` (the target, or the slow path): indirect mode's whole cost." : "It loads the key's word\n/// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.")
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). \(raw: jumpsThroughEntry ? "On x86-64, one load and\n/// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost." : "It loads the key's word\n/// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.")
             \(raw: keepSignature)@_silgen_name("\(raw: symbol)")
             @inline(never)
             \(raw: trampolineAccess)\(raw: s)func \(raw: trampoline)(\(raw: params))\(raw: effects)\(raw: result) {

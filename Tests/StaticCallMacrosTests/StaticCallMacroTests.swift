@@ -17,13 +17,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `scale(_:)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_scale_f452d0945b040975")
             @inline(never)
             func _staticcallTrampoline_scale(_ a0: Int) -> Int {
+                #if arch(x86_64)
                 return _staticcallKey_scale.entry(a0)
+                #else
+                typealias Function = @convention(thin) (Int) -> Int
+                let w = _staticcallStorage_scale.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                return _staticcallSlowPath_scale(a0)
+                #endif
             }
 
             /// The slow path of `scale(_:)`'s trampoline: registration at the first call, constants,
@@ -231,13 +240,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `onPacket(_:label:)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_onPacket_d610314417b53bca")
             @inline(never)
             func _staticcallTrampoline_onPacket(_ a0: inout Int, _ a1: String) {
+                #if arch(x86_64)
                 return _staticcallKey_onPacket.entry(&a0, a1)
+                #else
+                typealias Function = @convention(thin) (inout Int, String) -> Void
+                let w = _staticcallStorage_onPacket.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(&a0, a1)
+                }
+                return _staticcallSlowPath_onPacket(&a0, a1)
+                #endif
             }
 
             /// The slow path of `onPacket(_:label:)`'s trampoline: registration at the first call, constants,
@@ -452,13 +470,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `tracing()`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_tracing_6ec2a8ef7d985389")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_tracing() -> Bool {
+                #if arch(x86_64)
                 return _staticcallKey_tracing.entry()
+                #else
+                typealias Function = @convention(thin) () -> Bool
+                let w = _staticcallStorage_tracing.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                return _staticcallSlowPath_tracing()
+                #endif
             }
 
             /// The slow path of `tracing()`'s trampoline: registration at the first call, constants,
@@ -666,13 +693,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `parse(_:)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_parse_fa51e9e8f3c96683")
             @inline(never)
             func _staticcallTrampoline_parse(_ a0: borrowing String) throws(ParseError) -> Int {
+                #if arch(x86_64)
                 return try _staticcallKey_parse.entry(a0)
+                #else
+                typealias Function = @convention(thin) (borrowing String) throws(ParseError) -> Int
+                let w = _staticcallStorage_parse.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return try unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                return try _staticcallSlowPath_parse(a0)
+                #endif
             }
 
             /// The slow path of `parse(_:)`'s trampoline: registration at the first call, constants,
@@ -875,8 +911,8 @@ struct StaticCallExpansionTests {
                 }
 
                 /// The trampoline of `Codec.encode(_:)`: every call site calls this, and the runtime patches
-                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
+                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+                /// alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
                 /// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.
                 @_silgen_name("__dtrace_staticcall_Codec_encode_76a4e2ca0c14290c")
                 @inline(never)
@@ -1079,13 +1115,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `allocate(_:)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_allocate_5373d527376b32c0")
             @inline(never)
             @usableFromInline func _staticcallTrampoline_allocate(_ a0: Int) -> UnsafeMutableRawPointer? {
+                #if arch(x86_64)
                 return _staticcallKey_allocate.entry(a0)
+                #else
+                typealias Function = @convention(thin) (Int) -> UnsafeMutableRawPointer?
+                let w = _staticcallStorage_allocate.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                return _staticcallSlowPath_allocate(a0)
+                #endif
             }
 
             /// The slow path of `allocate(_:)`'s trampoline: registration at the first call, constants,
@@ -1288,16 +1333,25 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `area(_:)`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             /// Kept unoptimized (`@_optimize(none)`, at some cost in indirect mode): the existential specializer
             /// would give its call sites a copy with another signature, which no site could be patched from.
             @_optimize(none)
             @_silgen_name("__dtrace_staticcall_area_fdcac1406ed512dd")
             @inline(never)
             func _staticcallTrampoline_area(_ a0: any Shape) -> Double {
+                #if arch(x86_64)
                 return _staticcallKey_area.entry(a0)
+                #else
+                typealias Function = @convention(thin) (any Shape) -> Double
+                let w = _staticcallStorage_area.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!(a0)
+                }
+                return _staticcallSlowPath_area(a0)
+                #endif
             }
 
             /// The slow path of `area(_:)`'s trampoline: registration at the first call, constants,
@@ -1526,13 +1580,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `fetch()`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_fetch_da0c818cb4bb1484")
             @inline(never)
             func _staticcallTrampoline_fetch() -> Int {
+                #if arch(x86_64)
                 return _staticcallKey_fetch.entry()
+                #else
+                typealias Function = @convention(thin) () -> Int
+                let w = _staticcallStorage_fetch.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                return _staticcallSlowPath_fetch()
+                #endif
             }
 
             /// The slow path of `fetch()`'s trampoline: registration at the first call, constants,
@@ -1760,8 +1823,8 @@ struct StaticCallExpansionTests {
                 }
 
                 /// The trampoline of `stage(_:)`: every call site calls this, and the runtime patches
-                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-                /// callers alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
+                /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+                /// alone (a call to such a symbol is a patchpoint to that pass). It loads the key's word
                 /// and jumps to the target it holds, or to the slow path: indirect mode's whole cost.
                 @_silgen_name("__dtrace_staticcall_stage_135421d3dd868d50")
                 @inline(never)
@@ -1977,13 +2040,22 @@ struct StaticCallExpansionTests {
             }
 
             /// The trampoline of `makeSequence()`: every call site calls this, and the runtime patches
-            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves it and its
-            /// callers alone (a call to such a symbol is a patchpoint to that pass). One load and one jump,
-            /// through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
+            /// those sites. Its symbol starts with `__dtrace` so that LLVM's function merging leaves its callers
+            /// alone (a call to such a symbol is a patchpoint to that pass). On x86-64, one load and
+            /// one jump through the key's `entry` (the target, or the slow path): indirect mode's whole cost.
             @_silgen_name("__dtrace_staticcall_makeSequence_5b1fd0bc07a5b5d1")
             @inline(never)
             func _staticcallTrampoline_makeSequence() -> any Sequence {
+                #if arch(x86_64)
                 return _staticcallKey_makeSequence.entry()
+                #else
+                typealias Function = @convention(thin) () -> any Sequence
+                let w = _staticcallStorage_makeSequence.word
+                if StaticCallStorage.isDirectTarget(w) {
+                    return unsafeBitCast(w, to: Function?.self)!()
+                }
+                return _staticcallSlowPath_makeSequence()
+                #endif
             }
 
             /// The slow path of `makeSequence()`'s trampoline: registration at the first call, constants,

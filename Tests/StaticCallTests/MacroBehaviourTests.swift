@@ -59,6 +59,16 @@ struct MacroBehaviourTests {
         #expect(n == 1)
     }
 
+    @Test func aKeyTakingAndReturningALargeStructIsRetargeted() {
+        let x = MacroLarge(i: 1, d: 2, s: "s", xs: [3], e: 4)
+        #expect(macroGrow(x, by: 1).e == 5)
+        $macroGrow.update { x, n in var y = x; y.xs.append(n); return y }
+        #expect(macroGrow(x, by: 7).xs == [3, 7])
+        #expect(_staticcallKey_macroGrow.entry(x, 8).xs == [3, 8])
+        $macroGrow.reset()
+        #expect(macroGrow(x, by: 1) == MacroLarge(i: 1, d: 2, s: "s", xs: [3], e: 5))
+    }
+
     @Test func constantsAtTheEdges() {
         for v in [0, 1, -1, Int(Int32.max), Int(UInt32.max), 1 << 40, Int.min, Int.max] {
             $macroScale.update(returning: v)

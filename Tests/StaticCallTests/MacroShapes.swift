@@ -11,6 +11,13 @@ func macroHook(_ counter: inout Int) { counter += 1 }
 @StaticCall
 public func macroFlag() -> Bool { false }
 
+/// More than four words: the LoadableByAddress shapes (ARCHITECTURE.md, Toolchain constraints), here in a
+/// debug build (the macro program's are -O), through the trampoline's entry.
+struct MacroLarge: Equatable { var i: Int; var d: Double; var s: String; var xs: [Int]; var e: Int }
+
+@StaticCall
+func macroGrow(_ x: MacroLarge, by n: Int) -> MacroLarge { var y = x; y.e += n; return y }
+
 @StaticKey
 var macroTracing = false
 

@@ -8,7 +8,21 @@ struct ProcessRuntimeTests {
     @Test func aTableOfThisABIAndSizeIsUsed() {
         #expect(ProcessRuntime.refusal(abi: UInt32(CSTATICCALL_RUNTIME_ABI), size: MemoryLayout<cstaticcall_runtime_v1>.size, version: "0.3.0") == nil)
         // A later minor version appends entries: a larger table is fine.
-        #expect(ProcessRuntime.refusal(abi: UInt32(CSTATICCALL_RUNTIME_ABI), size: MemoryLayout<cstaticcall_runtime_v1>.size + 16, version: "0.4.0") == nil)
+        #expect(ProcessRuntime.refusal(abi: UInt32(CSTATICCALL_RUNTIME_ABI), size: MemoryLayout<cstaticcall_runtime_v1>.size + 16, version: "0.6.0") == nil)
+    }
+
+    /// A 0.4.0 copy's table ends before `set_entry`: it is used, and keys' entries are not handed over (they
+    /// stay on the slow path, which reads the word that copy writes). One byte less is refused.
+    @Test func aTableWithoutSetEntryIsUsedAndAShorterOneIsNot() {
+        let abi = UInt32(CSTATICCALL_RUNTIME_ABI)
+        let before = MemoryLayout<cstaticcall_runtime_v1>.offset(of: \.set_entry)!
+        #expect(ProcessRuntime.refusal(abi: abi, size: before, version: "0.4.0") == nil)
+        #expect(ProcessRuntime.refusal(abi: abi, size: before - 1, version: "0.4.0") != nil)
+        var table = cstaticcall_runtime_v1()
+        table.size = UInt32(before)
+        #expect(!withUnsafePointer(to: &table) { ProcessRuntime.hasSetEntry($0) })
+        table.size = UInt32(MemoryLayout<cstaticcall_runtime_v1>.size)
+        #expect(withUnsafePointer(to: &table) { ProcessRuntime.hasSetEntry($0) })
     }
 
     @Test func anotherABIOrAShorterTableIsRefusedWithBothVersionsNamed() throws {

@@ -411,7 +411,11 @@ final class KeyRegistry: @unchecked Sendable {
     /// finds the new word there (the kernel's generic static_call_update() writes key.func alone).
     private func publishEntry(_ record: KeyRecord, word: UInt) {
         guard let entry = record.entry else { return }
-        cstaticcall_store_release(entry, KeyRecord.entryWord(for: word, slowPath: record.slowPath))
+        // Only a change is stored: this runtime is the entry's only writer (under the lock), and a debug
+        // build, which counts calls, then writes it once, at registration (fewer stores for a thread
+        // sanitizer to pair with the trampoline's plain read).
+        let value = KeyRecord.entryWord(for: word, slowPath: record.slowPath)
+        if entry.pointee != value { cstaticcall_store_release(entry, value) }
     }
 
     /// Takes over a key's trampoline jump (`StaticCallRuntime.register(_:entry:slowPath:)`), and sets it at once.

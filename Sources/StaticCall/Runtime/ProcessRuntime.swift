@@ -56,7 +56,7 @@ enum ProcessRuntime {
             return .local
         }
         let table = winner.pointee
-        let layout = table.abi == UInt32(CSTATICCALL_RUNTIME_ABI) && Int(table.size) >= MemoryLayout<cstaticcall_runtime_v1>.size
+        let layout = table.abi == UInt32(CSTATICCALL_RUNTIME_ABI) && Int(table.size) >= requiredTableSize
             ? (Int(table.storage_size), Int(table.word_encoding)) : nil
         if let reason = refusal(abi: table.abi, size: Int(table.size), version: table.version.map { String(cString: $0) },
                                 storage: layout) {
@@ -67,13 +67,22 @@ enum ProcessRuntime {
         return .remote(winner)
     }
 
+    /// The least of the table this copy needs: everything up to `set_entry` (0.5.0), which it can do
+    /// without (a key whose entry is never handed over stays on the slow path, which is always right).
+    static let requiredTableSize = MemoryLayout<cstaticcall_runtime_v1>.offset(of: \.set_entry)!
+
+    /// Whether the serving table has `set_entry`.
+    static func hasSetEntry(_ table: UnsafePointer<cstaticcall_runtime_v1>) -> Bool {
+        Int(table.pointee.size) >= MemoryLayout<cstaticcall_runtime_v1>.offset(of: \.set_entry)! + MemoryLayout<UInt>.size
+    }
+
     /// Why a table published by another copy cannot be used by this one, or nil (pure: unit-tested).
     static func refusal(abi: UInt32, size: Int, version: String?, storage: (size: Int, encoding: Int)? = nil) -> String? {
         if abi != UInt32(CSTATICCALL_RUNTIME_ABI) {
             return "another copy of StaticCall (\(version ?? "unknown version"), runtime ABI \(abi)) serves this process and this copy speaks ABI \(CSTATICCALL_RUNTIME_ABI): this copy's keys stay on their trampolines"
         }
-        if size < MemoryLayout<cstaticcall_runtime_v1>.size {
-            return "another copy of StaticCall (\(version ?? "unknown version")) serves this process with an older table (\(size) bytes, this copy needs \(MemoryLayout<cstaticcall_runtime_v1>.size)): this copy's keys stay on their trampolines"
+        if size < requiredTableSize {
+            return "another copy of StaticCall (\(version ?? "unknown version")) serves this process with an older table (\(size) bytes, this copy needs \(requiredTableSize)): this copy's keys stay on their trampolines"
         }
         if let storage, storage.size != MemoryLayout<StaticCallStorage>.size || storage.encoding != Int(CSTATICCALL_WORD_ENCODING) {
             return "another copy of StaticCall (\(version ?? "unknown version")) serves this process with another key layout (storage \(storage.size) bytes, word encoding \(storage.encoding); this copy: \(MemoryLayout<StaticCallStorage>.size), \(CSTATICCALL_WORD_ENCODING)): this copy's keys stay on their trampolines"
@@ -106,7 +115,9 @@ enum ProcessRuntime {
     static func setEntry(_ storage: UnsafePointer<StaticCallStorage>, entry: UnsafeMutablePointer<UInt>, slowPath: UInt) {
         switch server {
         case .local: KeyRegistry.shared.setEntry(storage, entry: entry, slowPath: slowPath)
-        case let .remote(table): table.pointee.set_entry(storage, entry, UInt64(slowPath))
+        case let .remote(table):
+            // A 0.4.0 table has no set_entry: the entry then stays on the slow path.
+            if hasSetEntry(table) { table.pointee.set_entry(storage, entry, UInt64(slowPath)) }
         }
     }
 
