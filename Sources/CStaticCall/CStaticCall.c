@@ -407,7 +407,8 @@ int cstaticcall_refuse_exec_gain(void) {
 
 /* Why C: Swift's Synchronization has atomic operations only on an `Atomic` it owns, and the word stored
    here is a generated global `var` of a thin function type (the one kind of global that Swift initializes
-   statically to a function's address). Every platform: the trampoline's jump is indirect mode's. */
+   statically to a function's address). Every platform: the runtime keeps the entry on all of them, and
+   x86-64's trampolines jump through it. */
 void cstaticcall_store_release(uintptr_t *slot, uintptr_t value) { __atomic_store_n(slot, value, __ATOMIC_RELEASE); }
 
 #if !defined(CSTATICCALL_ENGINE) /* Other platforms: indirect mode only (ARCHITECTURE.md, Platforms); every entry point does nothing or

@@ -78,9 +78,9 @@ public enum StaticCallRuntime {
     /// Registers a static call whose trampoline jumps through `entry` (the generated key's `entry`, a
     /// `var` of the function's thin type, statically the address of `slowPath`): as `register(_:name:
     /// trampolineThunk:defaultTarget:capabilities:)`, and from then on the runtime keeps `entry` equal to
-    /// the key's target while it holds a plain target, and to `slowPath` otherwise. The trampoline is then
-    /// one load and one jump in every mode: the analogue of the kernel's generic static_call(), which
-    /// calls through `key.func`.
+    /// the key's target while it holds a plain target, and to `slowPath` otherwise. On x86-64 the trampoline
+    /// is then one load and one jump in every mode: the analogue of the kernel's generic static_call(),
+    /// which calls through `key.func` (elsewhere it keeps the acquire load and test of the word).
     public static func register(_ storage: borrowing StaticCallStorage, name: String, trampolineThunk: UInt,
                                 defaultTarget: UInt, capabilities: StaticCallCapabilities = .init(),
                                 entry: UnsafeMutableRawPointer, slowPath: UInt) {
