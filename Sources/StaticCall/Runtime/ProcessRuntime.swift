@@ -73,7 +73,7 @@ enum ProcessRuntime {
 
     /// Whether the serving table has `set_entry`.
     static func hasSetEntry(_ table: UnsafePointer<cstaticcall_runtime_v1>) -> Bool {
-        Int(table.pointee.size) >= MemoryLayout<cstaticcall_runtime_v1>.offset(of: \.set_entry)! + MemoryLayout<UInt>.size
+        Int(table.pointee.size) >= requiredTableSize + MemoryLayout<UInt>.size
     }
 
     /// Why a table published by another copy cannot be used by this one, or nil (pure: unit-tested).
